@@ -1,0 +1,44 @@
+"""`densefit` command line: one typer app; each command group is a module that calls the API."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from densefit.cli import data as data_cmd
+from densefit.cli import demo as demo_cmd
+from densefit.cli import evaluate as eval_cmd
+from densefit.cli import train as train_cmd
+
+app = typer.Typer(help="Fine-tune embedding models for search, end to end.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+app.command("train")(train_cmd.train)
+app.command("eval")(eval_cmd.evaluate)
+app.command("demo")(demo_cmd.demo)
+app.add_typer(data_cmd.app, name="data")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the densefit version."""
+    from densefit import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console entry point: user errors print one line (no stack trace) and exit 2."""
+    from densefit.errors import DensefitError
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        app()
+    except DensefitError as exc:
+        from densefit.console import console
+
+        console.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,45 @@
+"""Dense retrieval evaluation on an IR set: encode, exact search, metrics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from densefit.data.beir import IRSet
+from densefit.evaluate.metrics import DEFAULT_KS, retrieval_metrics
+from densefit.evaluate.search import exact_topk, to_run
+from densefit.inference.encoder import Encoder
+
+Run = dict[str, dict[str, float]]
+
+
+@dataclass
+class RetrievalResult:
+    metrics: dict[str, float]
+    run: Run
+    seconds: float
+    queries: int
+    documents: int
+    extra: dict = field(default_factory=dict)
+
+
+def dense_run(encoder: Encoder, irset: IRSet, k: int = 100, show_progress: bool = False) -> Run:
+    """Top-k corpus documents for every judged query of `irset`."""
+    doc_ids = list(irset.corpus)
+    queries = irset.judged_queries()
+    query_ids = list(queries)
+    corpus_emb = encoder.encode([irset.corpus[d] for d in doc_ids], show_progress=show_progress)
+    query_emb = encoder.encode([queries[q] for q in query_ids])
+    idx, scores = exact_topk(query_emb, corpus_emb, k)
+    return to_run(query_ids, doc_ids, idx, scores)
+
+
+def evaluate_run(run: Run, irset: IRSet, ks=DEFAULT_KS, seconds: float = 0.0) -> RetrievalResult:
+    metrics = retrieval_metrics(run, irset.qrels, ks=ks)
+    return RetrievalResult(metrics, run, seconds, len(irset.judged_queries()), len(irset.corpus))
+
+
+def evaluate_retrieval(encoder: Encoder, irset: IRSet, ks=DEFAULT_KS, show_progress: bool = False) -> RetrievalResult:
+    start = time.perf_counter()
+    run = dense_run(encoder, irset, k=max(ks), show_progress=show_progress)
+    return evaluate_run(run, irset, ks, seconds=time.perf_counter() - start)

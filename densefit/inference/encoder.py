@@ -1,0 +1,53 @@
+"""The one encode path every layer uses (evaluation, training-time eval, demo).
+
+It owns precision and batching, so embeddings made anywhere in densefit are
+identical for the same model and settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from densefit.inference.precision import resolve_precision
+
+DEFAULT_BATCH_SIZE = 64
+
+
+def autocast_context(precision: str, device: str):
+    """torch autocast for bf16/fp16; a no-op for fp32."""
+    import torch
+
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.split(":")[0], dtype=dtype)
+
+
+class Encoder:
+    """Wraps a SentenceTransformer with densefit's precision and batching defaults."""
+
+    def __init__(self, model, *, precision: str = "auto", batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.model = model
+        self.device = str(model.device)
+        self.precision = resolve_precision(precision, self.device)
+        self.batch_size = batch_size
+
+    @property
+    def dimension(self) -> int:
+        return self.model.get_embedding_dimension()
+
+    def encode(self, texts: list[str], *, show_progress: bool = False, batch_size: int | None = None) -> np.ndarray:
+        """L2-normalised float32 embeddings, one row per text, in input order."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with autocast_context(self.precision, self.device):
+            emb = self.model.encode(
+                list(texts),
+                batch_size=batch_size or self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=show_progress,
+            )
+        return np.asarray(emb, dtype=np.float32)

@@ -1,0 +1,139 @@
+"""Train a SentenceTransformer on prepared columns through the stock trainer.
+
+`train()` knows nothing about methods or evaluation reports: it takes a model,
+a loss and columns, and returns where the model went and what happened.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from densefit.config import TrainConfig
+from densefit.console import say
+from densefit.errors import ConfigError
+from densefit.inference.precision import explain_precision, resolve_precision
+from densefit.train.checkpoints import latest_checkpoint, publish, remove_incomplete
+from densefit.train.trainer import AtomicCheckpointTrainer
+
+CHECKPOINTS, MODEL = "checkpoints", "model"
+
+
+@dataclass
+class TrainOutcome:
+    model_path: Path
+    steps: int
+    seconds: float
+    precision: str
+    resumed_from: str | None
+    best_checkpoint: str | None
+    log_history: list[dict] = field(default_factory=list)
+    train_rows: int = 0
+
+    @property
+    def final_loss(self) -> float | None:
+        losses = [e["loss"] for e in self.log_history if "loss" in e]
+        return losses[-1] if losses else None
+
+
+def training_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def device_is_cuda() -> bool:
+    return training_device() == "cuda"
+
+
+def _save_steps(cfg: TrainConfig) -> tuple[str, int]:
+    steps = cfg.save_steps or cfg.eval_steps
+    return ("steps", steps) if steps else ("epoch", 0)
+
+
+def build_arguments(cfg: TrainConfig, out: Path, precision: str, in_batch_negatives: bool, best_metric: str | None):
+    """Stock training arguments; `best_metric` (an evaluator key) turns on best-checkpoint selection."""
+    from sentence_transformers import SentenceTransformerTrainingArguments
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    save_strategy, save_steps = _save_steps(cfg)
+    evaluate = best_metric is not None and cfg.eval_steps > 0
+    kwargs = dict(
+        output_dir=str(out / CHECKPOINTS),
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        learning_rate=cfg.learning_rate,
+        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float < 1 is a ratio of the total steps
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        batch_sampler=BatchSamplers.NO_DUPLICATES if in_batch_negatives else BatchSamplers.BATCH_SAMPLER,
+        save_strategy=save_strategy,
+        save_total_limit=cfg.save_total_limit,
+        eval_strategy="steps" if evaluate else "no",
+        load_best_model_at_end=evaluate,
+        logging_steps=cfg.logging_steps,
+        logging_first_step=True,
+        report_to="none",
+        dataloader_num_workers=0,
+        dataloader_pin_memory=device_is_cuda(),
+        disable_tqdm=False,
+    )
+    if save_steps:
+        kwargs["save_steps"] = save_steps
+    if evaluate:
+        kwargs.update(eval_steps=cfg.eval_steps, metric_for_best_model=f"eval_{best_metric}", greater_is_better=True)
+    return SentenceTransformerTrainingArguments(**kwargs)
+
+
+def _resume_point(cfg: TrainConfig, out: Path) -> str | None:
+    ckpt_root = out / CHECKPOINTS
+    if not cfg.resume:
+        if latest_checkpoint(ckpt_root) or (out / MODEL).exists():
+            raise ConfigError(f"'{out}' already holds a run. Fix: pass --resume to continue it, or choose another --out")
+        return None
+    removed = remove_incomplete(ckpt_root)
+    if removed:
+        say(f"resume: removed incomplete checkpoint folders {removed}")
+    latest = latest_checkpoint(ckpt_root)
+    say(f"resume: continuing from {latest}" if latest else "resume: no complete checkpoint yet, starting fresh")
+    return str(latest) if latest else None
+
+
+def save_model_atomic(model, final: Path) -> Path:
+    staged = Path(tempfile.mkdtemp(prefix=".model.", dir=final.parent))
+    try:
+        model.save(str(staged), safe_serialization=True)
+        publish(staged, final, step=0)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return final
+
+
+def train(cfg: TrainConfig, model, loss, dataset, *, in_batch_negatives: bool = False, evaluator=None,
+          callbacks: list | None = None) -> TrainOutcome:
+    """Run the stock trainer with densefit's defaults; the final model lands in OUT/model."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    resume_from = _resume_point(cfg, out)
+    device = training_device()
+    precision = resolve_precision(cfg.precision, device)
+    say(explain_precision(cfg.precision, device))
+    best_metric = evaluator.metric_key if evaluator is not None else None
+    args = build_arguments(cfg, out, precision, in_batch_negatives, best_metric)
+    trainer = AtomicCheckpointTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
+                                      evaluator=evaluator, callbacks=callbacks or [])
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=resume_from)
+    seconds = time.perf_counter() - start
+    model_path = save_model_atomic(model, out / MODEL)
+    return TrainOutcome(model_path=model_path, steps=trainer.state.global_step, seconds=seconds,
+                        precision=precision, resumed_from=resume_from,
+                        best_checkpoint=trainer.state.best_model_checkpoint,
+                        log_history=list(trainer.state.log_history), train_rows=len(dataset))
