@@ -12,8 +12,8 @@ from densefit.config import TrainConfig
 from densefit.console import say
 from densefit.data.beir import IRSet, is_beir_dir, load_beir
 from densefit.errors import DataError
-from densefit.evaluate.retrieval import RetrievalResult, evaluate_retrieval
-from densefit.evaluate.sts import evaluate_sts
+from densefit.evaluation.retrieval import RetrievalResult, evaluate_retrieval
+from densefit.evaluation.sts import evaluate_sts
 from densefit.inference.encoder import Encoder
 from densefit.methods.losses import build_loss, default_matryoshka_dims, get_spec
 from densefit.models import load_model, resolve_model
@@ -86,7 +86,7 @@ def _selection_evaluator(cfg: TrainConfig, target):
     if not cfg.eval_steps or not isinstance(target, IRSet):
         return None
     from densefit.data.beir import available_splits
-    from densefit.evaluate.evaluator import RetrievalEvaluator
+    from densefit.evaluation.evaluator import RetrievalEvaluator
 
     if "dev" in available_splits(target.path) and target.split != "dev":
         selection = load_beir(target.path, "dev")

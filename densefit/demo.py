@@ -74,8 +74,8 @@ def run_demo(cfg: DemoConfig) -> dict:
     from densefit.cli.tables import print_metric_table
     from densefit.data.beir import load_beir
     from densefit.data.builders.manpages import build_manpages
-    from densefit.evaluate.bm25 import bm25_run
-    from densefit.evaluate.retrieval import evaluate_run
+    from densefit.evaluation.bm25 import bm25_run
+    from densefit.evaluation.retrieval import evaluate_run
 
     start = time.perf_counter()
     out = Path(cfg.out)

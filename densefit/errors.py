@@ -54,4 +54,4 @@ class UnknownNameError(ConfigError):
     """A registry lookup with a name that does not exist; lists the valid names."""
 
     def __init__(self, kind: str, name: str, valid: list[str] | tuple[str, ...]) -> None:
-        super().__init__(f"unknown {kind} '{name}'; valid {kind}s: {', '.join(sorted(valid))}")
+        super().__init__(f"unknown {kind} '{name}'; choose one of: {', '.join(sorted(valid))}")

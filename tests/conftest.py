@@ -18,11 +18,11 @@ WORDS = ("file disk memory process signal socket thread lock time clock user gro
 
 
 def build_tiny_model(folder: Path, *, seed: int = 0, plain_hf: bool = False) -> Path:
-    """A 2-layer, 32-wide random BERT on MiniLM's vocabulary, saved as a ST (or plain HF) folder."""
+    """A 2-layer, 32-wide random BERT with MiniLM's tokenizer, saved as a ST (or plain HF) folder."""
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import AutoTokenizer, BertConfig, BertModel
 
     from densefit.models import bundled_model_dir
 
@@ -31,7 +31,7 @@ def build_tiny_model(folder: Path, *, seed: int = 0, plain_hf: bool = False) -> 
                         intermediate_size=64, max_position_embeddings=128)
     hf_dir = folder / ("hf" if not plain_hf else "")
     BertModel(config).save_pretrained(hf_dir, safe_serialization=True)
-    BertTokenizerFast(vocab_file=str(Path(bundled_model_dir()) / "vocab.txt")).save_pretrained(hf_dir)
+    AutoTokenizer.from_pretrained(bundled_model_dir()).save_pretrained(hf_dir)  # MiniLM's vocabulary
     if plain_hf:
         return hf_dir
     transformer = Transformer(str(hf_dir), max_seq_length=64)

@@ -24,8 +24,8 @@ def evaluate(
     from densefit.api import evaluate_encoder, load, load_eval_data
     from densefit.cli.tables import HEADLINE, print_metric_table
     from densefit.data.beir import IRSet
-    from densefit.evaluate.bm25 import bm25_run
-    from densefit.evaluate.retrieval import evaluate_run
+    from densefit.evaluation.bm25 import bm25_run
+    from densefit.evaluation.retrieval import evaluate_run
 
     ks = parse_int_list(k, "--k")
     target = load_eval_data(data, split)

@@ -36,12 +36,12 @@ def train(
     config: Optional[Path] = typer.Option(None, help="YAML file with these same fields; flags given here win."),
 ) -> None:
     """Fine-tune MODEL on TRAIN; writes OUT/model, OUT/checkpoints and OUT/train.json."""
+    values = dict(locals())  # first: exactly the options above
+    values.pop("config")
     from densefit.api import run_training
     from densefit.cli.tables import print_metric_table
     from densefit.config import TrainConfig
 
-    values = dict(locals())
-    values.pop("config")
     values["matryoshka_dims"] = parse_int_list(matryoshka_dims, "--matryoshka-dims")
     cfg = TrainConfig.from_yaml(config, **_explicit(values)) if config else TrainConfig(**values)
     result = run_training(cfg)

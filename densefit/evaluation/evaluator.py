@@ -9,7 +9,7 @@ from __future__ import annotations
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 
 from densefit.data.beir import IRSet
-from densefit.evaluate.retrieval import evaluate_retrieval
+from densefit.evaluation.retrieval import evaluate_retrieval
 from densefit.inference.encoder import Encoder
 
 

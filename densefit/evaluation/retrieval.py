@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass, field
 
 from densefit.data.beir import IRSet
-from densefit.evaluate.metrics import DEFAULT_KS, retrieval_metrics
-from densefit.evaluate.search import exact_topk, to_run
+from densefit.evaluation.metrics import DEFAULT_KS, retrieval_metrics
+from densefit.evaluation.search import exact_topk, to_run
 from densefit.inference.encoder import Encoder
 
 Run = dict[str, dict[str, float]]

@@ -1,0 +1,72 @@
+"""The real `densefit` console script, end to end on a small fixture."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DENSEFIT = str(Path(sys.executable).with_name("densefit"))
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    return subprocess.run([DENSEFIT, *args], capture_output=True, text=True, timeout=600, env=full_env)
+
+
+def test_train_then_eval_side_by_side(tiny_model, pairs_file, ir_set, tmp_path):
+    out = tmp_path / "run"
+    trained = run_cli("train", "--model", tiny_model, "--train", str(pairs_file), "--eval", str(ir_set),
+                      "--out", str(out), "--max-steps", "4", "--batch-size", "8", "--lr", "1e-3")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "loss mnr (default for retrieval data)" in trained.stderr
+    summary = json.loads((out / "train.json").read_text())
+    assert summary["train"]["steps"] == 4 and summary["metrics_before"] and summary["metrics_after"]
+    assert (out / "model" / "model.safetensors").is_file()
+
+    evaluated = run_cli("eval", "--model", tiny_model, "--model", str(out), "--data", str(ir_set), "--bm25",
+                        "--json")
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    table = json.loads(evaluated.stdout)
+    assert list(table) == ["bm25", tiny_model, str(out)]
+    assert table[str(out)]["mrr@10"] == pytest.approx(summary["metrics_after"]["mrr@10"], abs=1e-6)
+
+
+def test_data_check_reports_format_and_leakage(tiny_model, ir_set, tmp_path):
+    from ..conftest import write_jsonl
+
+    leaked = write_jsonl(tmp_path / "leaky.jsonl", [{"query": "unique question", "positive": "some doc"}])
+    checked = run_cli("data", "check", str(leaked), "--eval", str(ir_set), "--model", tiny_model, "--json")
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    report = json.loads(checked.stdout)
+    assert report["files"][0]["summary"]["format"] == "pairs"
+
+
+def test_bad_line_is_one_clear_error_without_traceback(tiny_model, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"anchor": "a", "positive": "b"}\n{"anchor": "c", "positive": \n')
+    result = run_cli("train", "--model", tiny_model, "--train", str(bad), "--out", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert f"{bad}:2" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "model").exists()
+
+
+def test_unreachable_hub_model_is_one_clear_error(ir_set):
+    result = run_cli("eval", "--model", "someorg/some-model", "--data", str(ir_set))
+    assert result.returncode == 2
+    assert "someorg/some-model" in result.stderr and "unreachable" in result.stderr
+    assert "--model default" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_loss_lists_valid_losses(tiny_model, pairs_file, tmp_path):
+    result = run_cli("train", "--model", tiny_model, "--train", str(pairs_file), "--loss", "nope",
+                     "--out", str(tmp_path / "r"))
+    assert result.returncode == 2
+    assert "valid losss" not in result.stderr
+    assert "cached-mnr" in result.stderr and "online-contrastive" in result.stderr
