@@ -23,11 +23,12 @@ EXAMPLES = 3
 @dataclass
 class DemoConfig:
     out: Path = Path("demo-out")
-    epochs: float = 1.0
+    epochs: float = 2.0
     batch_size: int = 32
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     precision: str = "auto"
     model: str = "default"
+    max_seq_length: int | None = None
 
 
 def _clear_previous(out: Path) -> None:
@@ -92,12 +93,12 @@ def run_demo(cfg: DemoConfig) -> dict:
     say("[bold]3/4[/bold] zero-shot evaluation, then MNR fine-tuning")
     train_cfg = TrainConfig(model=cfg.model, train=str(data_dir), eval=str(data_dir), out=str(out), loss="mnr",
                             epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
-                            precision=cfg.precision)
+                            precision=cfg.precision, max_seq_length=cfg.max_seq_length)
     fit = run_training(train_cfg)
     say("[bold]4/4[/bold] before/after on held-out test queries")
     print_metric_table({"bm25": bm25, "zero-shot": fit.metrics_before, "fine-tuned": fit.metrics_after},
                        keys=["mrr@10", "ndcg@10", "recall@10", "recall@100", "hit@1", "map@10"],
-                       title=f"man pages: {len(test.judged_queries())} test queries, {len(test.corpus)} documents")
+                       baseline="zero-shot", title=f"man pages: {len(test.judged_queries())} test queries, {len(test.corpus)} documents")
     shown = examples(test, fit.runs_before or {}, fit.runs_after or {})
     print_examples(shown)
     report = _report(cfg, built, bm25, fit, shown, time.perf_counter() - start)

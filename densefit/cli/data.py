@@ -43,8 +43,8 @@ def check(
 @build_app.command("manpages")
 def build_manpages_cmd(
     out: Path = typer.Option(..., "--out", help="Folder for the BEIR-style set (corpus, queries, qrels)."),
-    test_queries: int = typer.Option(600, help="Queries in the test split (at least 500)."),
-    dev_queries: int = typer.Option(100, help="Queries in the dev split, for checkpoint selection."),
+    test_queries: int = typer.Option(500, help="Queries in the test split (at least 500)."),
+    dev_queries: int = typer.Option(50, help="Queries in the dev split, for checkpoint selection."),
 ) -> None:
     """Linux man pages (Debian manpages + manpages-dev): query = NAME description, doc = the page."""
     from densefit.data.builders.manpages import build_manpages

@@ -9,10 +9,11 @@ HEADLINE = ("mrr@10", "ndcg@10", "map@10", "recall@10", "recall@100", "hit@1", "
 
 
 def print_metric_table(columns: dict[str, dict[str, float]], *, keys: list[str] | None = None,
-                       title: str | None = None, delta: bool = True) -> None:
-    """Metrics as rows, models as columns; a final delta column compares the last to the first."""
+                       title: str | None = None, delta: bool = True, baseline: str | None = None) -> None:
+    """Metrics as rows, models as columns; a final delta column compares the last to `baseline` (or the first)."""
     names = list(columns)
-    first = columns[names[0]]
+    base = baseline or names[0]
+    first = columns[base]
     keys = keys or [k for k in first if k != "pairs"]
     table = Table(title=title)
     table.add_column("metric")
@@ -20,7 +21,7 @@ def print_metric_table(columns: dict[str, dict[str, float]], *, keys: list[str] 
         table.add_column(name, justify="right")
     show_delta = delta and len(names) > 1
     if show_delta:
-        table.add_column(f"Δ {names[-1]} vs {names[0]}", justify="right")
+        table.add_column(f"Δ {names[-1]} vs {base}", justify="right")
     for key in keys:
         cells = [f"{columns[n].get(key, float('nan')):.4f}" for n in names]
         if show_delta:

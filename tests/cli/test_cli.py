@@ -39,11 +39,19 @@ def test_train_then_eval_side_by_side(tiny_model, pairs_file, ir_set, tmp_path):
 def test_data_check_reports_format_and_leakage(tiny_model, ir_set, tmp_path):
     from ..conftest import write_jsonl
 
-    leaked = write_jsonl(tmp_path / "leaky.jsonl", [{"query": "unique question", "positive": "some doc"}])
+    from densefit.data.beir import load_beir
+
+    test = load_beir(ir_set, "test")
+    qid = next(iter(test.judged_queries()))
+    leaked = write_jsonl(tmp_path / "leaky.jsonl", [{"query": test.queries[qid], "positive": "some doc"},
+                                                    {"query": "a question of its own", "positive": "other"}])
     checked = run_cli("data", "check", str(leaked), "--eval", str(ir_set), "--model", tiny_model, "--json")
     assert checked.returncode == 0, checked.stderr[-3000:]
     report = json.loads(checked.stdout)
     assert report["files"][0]["summary"]["format"] == "pairs"
+    assert report["files"][0]["summary"]["rows_kept"] == 2
+    leak = next(item for item in report["leakage"] if item["right"] == str(ir_set))
+    assert leak["shared_queries"] == 1 and leak["shared_positives"] == 0
 
 
 def test_bad_line_is_one_clear_error_without_traceback(tiny_model, tmp_path):

@@ -447,8 +447,8 @@ def build_manpages(
     out_dir: str | os.PathLike,
     *,
     cache_dir: str | os.PathLike | None = None,
-    test_queries: int = 600,
-    dev_queries: int = 100,
+    test_queries: int = 500,
+    dev_queries: int = 50,
 ) -> BuildSummary:
     """Build the man-page IR set into `out_dir` (corpus.jsonl, queries.jsonl, qrels/{train,dev,test}.tsv)."""
     start = time.perf_counter()
