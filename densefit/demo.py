@@ -98,7 +98,8 @@ def run_demo(cfg: DemoConfig) -> dict:
     say("[bold]4/4[/bold] before/after on held-out test queries")
     print_metric_table({"bm25": bm25, "zero-shot": fit.metrics_before, "fine-tuned": fit.metrics_after},
                        keys=["mrr@10", "ndcg@10", "recall@10", "recall@100", "hit@1", "map@10"],
-                       baseline="zero-shot", title=f"man pages: {len(test.judged_queries())} test queries, {len(test.corpus)} documents")
+                       baseline="zero-shot",
+                       title=f"man pages: {len(test.judged_queries())} test queries, {len(test.corpus)} documents")
     shown = examples(test, fit.runs_before or {}, fit.runs_after or {})
     print_examples(shown)
     report = _report(cfg, built, bm25, fit, shown, time.perf_counter() - start)

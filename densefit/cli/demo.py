@@ -20,5 +20,4 @@ def demo(
     from densefit.demo import DemoConfig, run_demo
 
     run_demo(DemoConfig(out=out, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                        precision=precision,
-                        max_seq_length=max_seq_length))
+                        precision=precision, max_seq_length=max_seq_length))

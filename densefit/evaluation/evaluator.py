@@ -20,11 +20,9 @@ class RetrievalEvaluator(BaseEvaluator):
         self.irset, self.ks, self.precision, self.name = irset, tuple(ks), precision, name
         self.primary_metric = primary
         self.metric_key = f"{name}_{primary}"  # the key the trainer sees, for best-checkpoint selection
-        self.history: list[dict] = []
 
     def __call__(self, model, output_path=None, epoch: float = -1, steps: int = -1) -> dict[str, float]:
         result = evaluate_retrieval(Encoder(model, precision=self.precision), self.irset, ks=self.ks)
-        self.history.append({"step": steps, "epoch": epoch, **result.metrics})
         return self.prefix_name_to_metrics(result.metrics, self.name)
 
     def get_config_dict(self) -> dict:

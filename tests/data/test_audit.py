@@ -12,10 +12,7 @@ from densefit.data.audit import audit, find_leakage, render_audit
 from densefit.data.beir import load_beir, write_beir
 from densefit.data.formats import load_training_data
 
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
+from ..conftest import write_jsonl
 
 
 def count_words(texts: list[str]) -> list[int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pytest
@@ -12,10 +11,7 @@ from densefit.data.beir import write_beir
 from densefit.data.formats import FORMATS, detect_format, load_training_data
 from densefit.errors import DataError, UnknownNameError
 
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
+from ..conftest import write_jsonl
 
 
 def write_csv(path: Path, header: list[str], rows: list[list], delimiter: str = ",") -> Path:

@@ -11,12 +11,9 @@ from densefit.data.beir import write_beir
 from densefit.data.readers import Record, read_records
 from densefit.errors import DataError
 
+from ..conftest import write_jsonl
+
 ROWS = [{"anchor": "a1", "positive": "p1"}, {"anchor": "a2", "positive": "p2"}]
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def test_jsonl_rows_lines_and_blank_lines_skipped(tmp_path: Path) -> None:
