@@ -52,3 +52,37 @@ def build_manpages_cmd(
     summary = build_manpages(out, test_queries=test_queries, dev_queries=dev_queries)
     typer.echo(f"{summary.pages} pages, {summary.queries} queries {summary.split_sizes} -> {summary.out_dir} "
                f"({summary.seconds:.1f}s)")
+
+
+@build_app.command("bible")
+def build_bible_cmd(
+    out: Path = typer.Option(..., "--out", help="Folder for the BEIR-style set."),
+    query: str = typer.Option("KJV", help="Translation of the queries: KJV, WEB or SpaRV."),
+    corpus: str = typer.Option("WEB", help="Translation of the documents: KJV, WEB or SpaRV."),
+    queries: int = typer.Option(1000, help="Queries in the test split."),
+    dev_queries: int = typer.Option(100, help="Queries in the dev split."),
+    corpus_size: int = typer.Option(5000, help="Documents in the corpus (0: every aligned verse)."),
+    seed: int = typer.Option(0, help="Seed for choosing the verses."),
+) -> None:
+    """Bible verse retrieval: a verse in one translation finds the same verse in another (KJV -> WEB)."""
+    from densefit.data.builders.bible import build_bible_retrieval
+
+    path = build_bible_retrieval(out, query=query, corpus=corpus, queries=queries, dev_queries=dev_queries,
+                                 corpus_size=corpus_size or None, seed=seed)
+    typer.echo(f"{query} -> {corpus} retrieval set: {path}")
+
+
+@build_app.command("bible-parallel")
+def build_bible_parallel_cmd(
+    out: Path = typer.Option(..., "--out", help="Folder for train.tsv and the test/ BEIR set."),
+    source: str = typer.Option("KJV", help="Source (teacher) language translation."),
+    target: str = typer.Option("SpaRV", help="Target language translation."),
+    train: int = typer.Option(5000, help="Parallel verse pairs for training."),
+    test: int = typer.Option(1000, help="Held-out pairs for cross-lingual retrieval."),
+    seed: int = typer.Option(0, help="Seed for choosing the verses."),
+) -> None:
+    """Parallel verses (English -> Spanish) for multilingual distillation, plus a cross-lingual test set."""
+    from densefit.data.builders.bible import build_bible_parallel
+
+    path = build_bible_parallel(out, source=source, target=target, train=train, test=test, seed=seed)
+    typer.echo(f"{source} -> {target} parallel data: {path}/train.tsv, test set: {path}/test")

@@ -21,23 +21,19 @@ import gzip
 import hashlib
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from densefit.data.beir import write_beir
+from densefit.data.builders.debian import cache_root, fetch_debian_tree
 from densefit.errors import DensefitError
 
 PACKAGES = ("manpages", "manpages-dev")
 MIN_TEST_QUERIES = 500
-COMPLETE_MARKER = ".densefit-complete"
 OWN_DATA_HINT = ("run densefit with your own data instead: "
                  "`densefit train --train pairs.jsonl --eval my_ir_set/`; see README 'Your own data'")
-STDERR_TAIL = 1500
 
 # --------------------------------------------------------------------------- roff -> text
 
@@ -361,71 +357,9 @@ def build_ir_data(pages: Sequence[Page], *, test_queries: int, dev_queries: int)
 # --------------------------------------------------------------------------- download and cache
 
 
-def cache_root() -> Path:
-    """densefit's cache folder: `$DENSEFIT_CACHE`, else `$XDG_CACHE_HOME/densefit`, else `~/.cache/densefit`."""
-    if os.environ.get("DENSEFIT_CACHE"):
-        return Path(os.environ["DENSEFIT_CACHE"]).expanduser()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "densefit"
-    return Path.home() / ".cache" / "densefit"
-
-
-def _require_tools() -> None:
-    missing = [tool for tool in ("apt-get", "dpkg-deb") if shutil.which(tool) is None]
-    if missing:
-        raise DensefitError(f"building the man-page set needs {' and '.join(missing)} (Debian/Ubuntu), "
-                            f"which is not on PATH; {OWN_DATA_HINT}")
-
-
-def _run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-
-
-def _tail(text: str) -> str:
-    text = text.strip()
-    return text if len(text) <= STDERR_TAIL else "..." + text[-STDERR_TAIL:]
-
-
-def _download_debs(dest: Path, lists_dir: Path) -> None:
-    """`apt-get download` the packages into `dest`; on failure retry with freshly updated private lists."""
-    first = _run(["apt-get", "download", *PACKAGES], cwd=dest)
-    if first.returncode == 0:
-        return
-    (lists_dir / "partial").mkdir(parents=True, exist_ok=True)
-    option = ["-o", f"Dir::State::Lists={lists_dir}"]
-    update = _run(["apt-get", *option, "update"])
-    retry = _run(["apt-get", *option, "download", *PACKAGES], cwd=dest) if update.returncode == 0 else update
-    if retry.returncode != 0:
-        raise DensefitError(f"could not download {' '.join(PACKAGES)} with apt-get.\n"
-                            f"first try: {_tail(first.stderr)}\nafter `apt-get update` into {lists_dir}: "
-                            f"{_tail(retry.stderr)}\nCheck the network or apt sources, or {OWN_DATA_HINT}")
-
-
-def _extract_debs(debs: Path, dest: Path) -> None:
-    for deb in sorted(debs.glob("*.deb")):
-        done = _run(["dpkg-deb", "-x", str(deb), str(dest)])
-        if done.returncode != 0:
-            raise DensefitError(f"dpkg-deb could not unpack {deb}: {_tail(done.stderr)}")
-
-
 def fetch_man_tree(cache_dir: Path) -> Path:
     """Download and unpack the packages once into `cache_dir/tree` (reused when its marker exists)."""
-    tree = cache_dir / "tree"
-    if (tree / COMPLETE_MARKER).is_file():
-        return tree
-    _require_tools()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".fetch.", dir=cache_dir))
-    try:
-        (work / "debs").mkdir()
-        _download_debs(work / "debs", cache_dir / "apt-lists")
-        _extract_debs(work / "debs", work / "tree")
-        (work / "tree" / COMPLETE_MARKER).write_text("; ".join(p.name for p in (work / "debs").glob("*.deb")))
-        shutil.rmtree(tree, ignore_errors=True)
-        os.replace(work / "tree", tree)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return tree
+    return fetch_debian_tree(PACKAGES, cache_dir, hint=OWN_DATA_HINT)
 
 
 # --------------------------------------------------------------------------- public entry point
