@@ -2,76 +2,30 @@
 
 from __future__ import annotations
 
-import dataclasses
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from densefit.config import TrainConfig
-from densefit.console import say
-from densefit.data.beir import IRSet, is_beir_dir, load_beir
-from densefit.errors import DataError
-from densefit.evaluation.retrieval import RetrievalResult, evaluate_retrieval
-from densefit.evaluation.sts import evaluate_sts
+from densefit.evaluation.targets import EvalOutcome, evaluate_encoder, load_eval_data  # noqa: F401 (re-exported)
+from densefit.evaluation.targets import eval_info as _eval_info, headline as _headline  # noqa: F401
 from densefit.inference.encoder import Encoder
-from densefit.methods.losses import build_loss, default_matryoshka_dims, get_spec
-from densefit.models import load_model, resolve_model
-from densefit.train.checkpoints import write_json_atomic
-
-TRAIN_JSON = "train.json"
-
-
-@dataclass
-class EvalOutcome:
-    """Metrics of one model on one eval set, plus the ranked run for retrieval sets."""
-
-    metrics: dict[str, float]
-    kind: str
-    seconds: float
-    run: dict | None = None
-
-
-@dataclass
-class FitResult:
-    run_dir: Path
-    model_path: Path
-    metrics_before: dict[str, float]
-    metrics_after: dict[str, float]
-    train_json: Path
-    runs_before: dict | None = None
-    runs_after: dict | None = None
-    summary: dict = field(default_factory=dict)
+from densefit.methods.common import TRAIN_JSON, FitResult  # noqa: F401 (re-exported)
+from densefit.models import load_model
 
 
 def load(model: str = "default", **kwargs: Any) -> Encoder:
-    """Load a model (`default`, a run or model folder, or a hub id) as an Encoder with `.encode()`."""
+    """Load a model (`default`, a run or model folder, or a hub id) as an Encoder with `.encode()`.
+
+    `backend="auto"` (default) uses an export in `<model>/exports/` only when its parity check passed and
+    it was measured faster on this CPU; "torch", "onnx", "onnx-int8" or "openvino-int8" force one.
+    """
+    from densefit.inference.select import load_encoder
+
     precision = kwargs.pop("precision", "auto")
-    return Encoder(load_model(model, **kwargs), precision=precision)
-
-
-def load_eval_data(path: str | Path, split: str | None = None):
-    """A BEIR folder gives an IRSet; a file of scored pairs gives STS columns."""
-    if is_beir_dir(path):
-        return load_beir(path, split)
-    from densefit.data.formats import load_training_data
-
-    data = load_training_data(path)
-    if data.kind != "scored":
-        raise DataError(f"cannot evaluate on {data.format} data", path=path,
-                        expected="a BEIR-style folder (corpus.jsonl, queries.jsonl, qrels/) or an STS file "
-                                 "(sentence1, sentence2, score)")
-    return data
-
-
-def evaluate_encoder(encoder: Encoder, target, ks=(1, 3, 5, 10, 100)) -> EvalOutcome:
-    start = time.perf_counter()
-    if isinstance(target, IRSet):
-        result: RetrievalResult = evaluate_retrieval(encoder, target, ks=ks)
-        return EvalOutcome(result.metrics, "retrieval", result.seconds, result.run)
-    c = target.columns
-    metrics = evaluate_sts(encoder, c["sentence1"], c["sentence2"], c["score"])
-    return EvalOutcome(metrics, "sts", time.perf_counter() - start)
+    backend = kwargs.pop("backend", "auto")
+    if backend == "torch" or (backend == "auto" and kwargs.get("max_seq_length") is not None):
+        return Encoder(load_model(model, **kwargs), precision=precision)
+    return load_encoder(model, backend=backend, precision=precision, **kwargs)
 
 
 def evaluate(model: Any, data: str | Path, *, split: str | None = None, ks=(1, 3, 5, 10, 100),
@@ -81,96 +35,20 @@ def evaluate(model: Any, data: str | Path, *, split: str | None = None, ks=(1, 3
     return evaluate_encoder(encoder, load_eval_data(data, split), ks).metrics
 
 
-def _selection_evaluator(cfg: TrainConfig, target):
-    """The evaluator that picks the best checkpoint: the dev split when there is one."""
-    if not cfg.eval_steps or not isinstance(target, IRSet):
-        return None
-    from densefit.data.beir import available_splits
-    from densefit.evaluation.evaluator import RetrievalEvaluator
-
-    if "dev" in available_splits(target.path) and target.split != "dev":
-        selection = load_beir(target.path, "dev")
-    else:
-        selection = target
-        say(f"[yellow]note: selecting checkpoints on the '{target.split}' split, the same one reported; "
-            "add qrels/dev.tsv for an unbiased after-score[/yellow]")
-    return RetrievalEvaluator(selection, precision=cfg.precision)
-
-
-def _prepare(cfg: TrainConfig):
-    from datasets import Dataset
-
-    from densefit.data.formats import load_training_data
-
-    data = load_training_data(cfg.train, cfg.format, strict=cfg.strict, seed=cfg.seed)
-    s = data.summary
-    say(f"data: {s.path} as {s.format} ({s.kind}); {s.rows_kept} rows kept of {s.rows_read}; "
-        f"dropped {s.empty_dropped} empty, {s.duplicates_dropped} duplicate")
-    model = load_model(cfg.model, max_seq_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code)
-    spec, why = get_spec(cfg.loss, data.kind)
-    dims = cfg.matryoshka_dims or (default_matryoshka_dims(model.get_embedding_dimension())
-                                   if cfg.loss == "matryoshka" else [])
-    say(why + (f", wrapped in Matryoshka {dims}" if dims else ""))
-    dataset = Dataset.from_dict(spec.shape(data.kind, data.columns))
-    return data, model, spec, build_loss(spec, model, dims), dataset, why
-
-
 def run_training(cfg: TrainConfig, callbacks: list | None = None) -> FitResult:
-    """Load data and model, evaluate, train, evaluate again, and write OUT/train.json."""
-    from densefit.train.run import train
+    """Run `cfg.method` (auto: chosen from the data): evaluate, train, evaluate again, write OUT/train.json."""
+    from densefit.methods.registry import run_method
 
-    start = time.perf_counter()
-    data, model, spec, loss, dataset, loss_reason = _prepare(cfg)
-    target = load_eval_data(cfg.eval) if cfg.eval else None
-    before = evaluate_encoder(Encoder(model, precision=cfg.precision), target) if target is not None else None
-    if before:
-        say(f"before: {_headline(before.metrics)}")
-    outcome = train(cfg, model, loss, dataset, in_batch_negatives=spec.in_batch_negatives,
-                    evaluator=_selection_evaluator(cfg, target), callbacks=callbacks)
-    after = evaluate_encoder(Encoder(model, precision=cfg.precision), target) if target is not None else None
-    if after:
-        say(f"after:  {_headline(after.metrics)}")
-    summary = {
-        "config": cfg.to_dict(),
-        "model": {"base": cfg.model, "resolved": resolve_model(cfg.model),
-                  "dimension": model.get_embedding_dimension(), "max_seq_length": model.max_seq_length},
-        "data": dataclasses.asdict(data.summary),
-        "loss": {"name": spec.name, "reason": loss_reason, "matryoshka_dims": cfg.matryoshka_dims},
-        "precision": outcome.precision,
-        "train": {"steps": outcome.steps, "rows": outcome.train_rows, "final_loss": outcome.final_loss,
-                  "resumed_from": outcome.resumed_from, "best_checkpoint": outcome.best_checkpoint,
-                  "log_history": outcome.log_history},
-        "eval": _eval_info(cfg.eval, target),
-        "metrics_before": before.metrics if before else {},
-        "metrics_after": after.metrics if after else {},
-        "timings": {"train_s": outcome.seconds, "eval_before_s": before.seconds if before else 0.0,
-                    "eval_after_s": after.seconds if after else 0.0, "total_s": time.perf_counter() - start},
-    }
-    train_json = Path(cfg.out) / TRAIN_JSON
-    write_json_atomic(train_json, summary)
-    return FitResult(Path(cfg.out), outcome.model_path, summary["metrics_before"], summary["metrics_after"],
-                     train_json, before.run if before else None, after.run if after else None, summary)
-
-
-def _eval_info(path, target) -> dict:
-    if target is None:
-        return {}
-    if isinstance(target, IRSet):
-        return {"path": str(path), "split": target.split, "queries": len(target.judged_queries()),
-                "documents": len(target.corpus)}
-    return {"path": str(path), "pairs": len(target)}
-
-
-def _headline(metrics: dict[str, float]) -> str:
-    keys = [k for k in ("mrr@10", "ndcg@10", "recall@100", "spearman", "pearson") if k in metrics]
-    return ", ".join(f"{k} {metrics[k]:.4f}" for k in keys)
+    return run_method(cfg, callbacks=callbacks)
 
 
 def fit(model: str = "default", train_data: str | Path = "", *, loss: str | None = None, epochs: float = 1.0,
         batch_size: int = 32, learning_rate: float = 5e-5, eval_data: str | Path | None = None,
-        out: str | Path = "runs/densefit", callbacks: list | None = None, **options: Any) -> FitResult:
-    """Fine-tune `model` on `train_data`; evaluates on `eval_data` before and after (Finetuner-style call)."""
-    cfg = TrainConfig(model=model, train=str(train_data), loss=loss, epochs=epochs, batch_size=batch_size,
-                      learning_rate=learning_rate, eval=str(eval_data) if eval_data else None, out=str(out),
+        out: str | Path = "runs/densefit", callbacks: list | None = None, method: str = "auto",
+        **options: Any) -> FitResult:
+    """Fine-tune `model` on `train_data` (or `corpus=...`) with `method` (auto: chosen from the data);
+    evaluates on `eval_data` before and after (Finetuner-style call)."""
+    cfg = TrainConfig(model=model, train=str(train_data), method=method, loss=loss, epochs=epochs,
+                      batch_size=batch_size, learning_rate=learning_rate, eval=str(eval_data) if eval_data else None, out=str(out),
                       **options)
     return run_training(cfg, callbacks=callbacks)

@@ -57,6 +57,59 @@ class TrainConfig:
     precision: str = _f("auto", "auto|fp32|bf16|fp16; auto uses bf16 only where the hardware makes it fast.")
     logging_steps: int = _f(10, "Log the training loss every N steps.")
     trust_remote_code: bool = _f(False, "Allow model folders to run their own Python code (off by default).")
+    # report and tracking (densefit/report)
+    report: bool = _f(True, "Write OUT/report.html (before/after statistics, plots) and the model card "
+                            "OUT/model/README.md after training.")
+    report_to: list[str] = _f([], "Send training logs to tensorboard, mlflow and/or wandb (comma-separated); "
+                                  "mlflow defaults to a local file store in OUT/mlruns, wandb to offline mode.")
+    forgetting: str | None = _f(None, "Forgetting check in the report: 'bible' (KJV→WEB paraphrase retrieval) or a "
+                                      "BEIR folder the run did not train on. Off by default: it costs two evaluations.")
+    merge: str | None = _f(None, "Weight-space merge of base and fine-tuned (WiSE-FT): 'auto' picks the weight that "
+                                 "keeps in-domain gains within the general-domain drop limit, or a weight in [0, 1]; "
+                                 "writes OUT/model-merged.")
+    # methods (densefit/methods): which one, and the data only some methods use
+    method: str = _f("auto", "Training method: auto (chosen from the data given), supervised, augsbert, genq, gpl, "
+                             "tsdae, mlm, distill.")
+    corpus: str | None = _f(None, "Documents for corpus-only methods and mining: a BEIR folder, a .txt file (one per "
+                                  "line) or a table with a text column.")
+    explain: bool = _f(False, "Print why the method was chosen and why each alternative was not.")
+    mine: bool = _f(False, "Mine hard negatives from --corpus (else the training documents) with the base model.")
+    mine_negatives: int = _f(1, "Hard negatives mined per query.")
+    mine_depth: int = _f(50, "Candidates retrieved per query before the false-negative filters.")
+    mine_skip_top: int = _f(0, "Rank window: never take the top-k candidates (likely unlabelled positives).")
+    mine_margin: float | None = _f(None, "Drop candidates scoring above (positive score - margin), e.g. 0.05.")
+    mine_relative_margin: float | None = _f(0.05, "Drop candidates scoring above positive score * (1 - margin).")
+    mine_index: str = _f("auto", "Mining search: exact, hnsw (faiss ANN), or auto (hnsw from 50,000 documents).")
+    mine_cross_encoder: str | None = _f(None, "Rescore mined candidates with this CrossEncoder (path or hub id) and "
+                                              "drop those it scores close to or above the positive.")
+    mine_review: str | None = _f(None, "JSONL file for the dropped suspected false negatives "
+                                       "(default OUT/mined_false_negatives.jsonl).")
+    generator: str = _f("extractive", "GenQ/GPL query generator: extractive (offline, no model), seq2seq, openai.")
+    generator_model: str | None = _f(None, "seq2seq: HF model folder or hub id (e.g. a doc2query T5); openai: model.")
+    generator_base_url: str | None = _f(None, "openai generator: base URL of an OpenAI-compatible endpoint "
+                                              "(default: env DENSEFIT_GENERATOR_BASE_URL).")
+    generator_api_key: str | None = _f(None, "openai generator: API key (default: env DENSEFIT_GENERATOR_API_KEY); "
+                                             "never logged.")
+    queries_per_passage: int = _f(3, "GenQ/GPL: queries generated per corpus document.")
+    max_passages: int = _f(0, "GenQ/GPL/AugSBERT: use at most this many corpus documents (0: all).")
+    cross_encoder: str | None = _f(None, "AugSBERT/GPL: CrossEncoder path or hub id; by default one is trained on the "
+                                         "available pairs from the base model.")
+    cross_encoder_epochs: float = _f(1.0, "Epochs when densefit trains the cross-encoder itself (--max-steps "
+                                          "caps it too).")
+    silver_per_query: int = _f(4, "AugSBERT: new pairs sampled per gold query (BM25 neighbours and random).")
+    retrievers: list[str] = _f(["model", "bm25"], "GPL: retrievers that mine hard negatives (model, bm25).")
+    # TSDAE, MLM and distillation (densefit/methods/tsdae.py, mlm.py, distill.py)
+    tsdae_noise: float = _f(0.6, "TSDAE: fraction of words deleted from each input sentence.")
+    tsdae_pooling: str = _f("cls", "TSDAE: pooling of the trained model: cls (as in the paper), mean, or keep "
+                                   "(the base model's own pooling).")
+    max_sentences: int = _f(0, "TSDAE/MLM: train on at most this many corpus sentences, sampled with --seed (0: all).")
+    mlm_probability: float = _f(0.15, "MLM: fraction of tokens masked.")
+    mlm_first: bool = _f(False, "Adapt the model to --corpus with MLM first, then run --method on the adapted model.")
+    mlm_epochs: float = _f(1.0, "MLM stage of --mlm-first: passes over the corpus sentences.")
+    mlm_max_steps: int = _f(-1, "MLM stage of --mlm-first: stop after this many steps (overrides mlm_epochs when > 0).")
+    teacher: str | None = _f(None, "distill: teacher model, run on the source language (default: --model).")
+    parallel_eval: str | None = _f(None, "distill: held-out parallel pairs (TSV/JSONL) for translation-match accuracy "
+                                         "(default: the aligned query/document pairs of --eval).")
 
     def __post_init__(self) -> None:
         checks = [
@@ -65,6 +118,12 @@ class TrainConfig:
             (self.epochs > 0 or self.max_steps > 0, "set epochs > 0 or max_steps > 0"),
             (0 <= self.warmup_ratio < 1, "warmup_ratio must be in [0, 1)"),
             (self.eval_steps >= 0 and self.save_steps >= 0, "eval_steps and save_steps must be >= 0"),
+            (self.mine_negatives >= 1 and self.mine_depth >= 1 and self.mine_skip_top >= 0,
+             "mine_negatives and mine_depth must be >= 1, mine_skip_top >= 0"),
+            (self.queries_per_passage >= 1, "queries_per_passage must be >= 1"),
+            (0 < self.tsdae_noise < 1 and 0 < self.mlm_probability < 1,
+             "tsdae_noise and mlm_probability must be in (0, 1)"),
+            (self.tsdae_pooling in ("cls", "mean", "keep"), "tsdae_pooling must be cls, mean or keep"),
         ]
         for ok, message in checks:
             if not ok:
