@@ -28,6 +28,8 @@ def autocast_context(precision: str, device: str):
 class Encoder:
     """Wraps a SentenceTransformer with densefit's precision and batching defaults."""
 
+    backend = "torch"
+
     def __init__(self, model, *, precision: str = "auto", batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         self.model = model
         self.device = str(model.device)
@@ -42,7 +44,9 @@ class Encoder:
         """L2-normalised float32 embeddings, one row per text, in input order."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with autocast_context(self.precision, self.device):
+        import torch
+
+        with torch.inference_mode(), autocast_context(self.precision, self.device):
             emb = self.model.encode(
                 list(texts),
                 batch_size=batch_size or self.batch_size,

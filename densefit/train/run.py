@@ -6,6 +6,7 @@ a loss and columns, and returns where the model went and what happened.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -18,6 +19,7 @@ from densefit.errors import ConfigError
 from densefit.inference.precision import explain_precision, resolve_precision
 from densefit.train.checkpoints import latest_checkpoint, publish, remove_incomplete
 from densefit.train.trainer import AtomicCheckpointTrainer
+from densefit.train.tracking import report_targets
 
 CHECKPOINTS, MODEL = "checkpoints", "model"
 
@@ -79,13 +81,17 @@ def build_arguments(cfg: TrainConfig, out: Path, precision: str, in_batch_negati
         load_best_model_at_end=evaluate,
         logging_steps=cfg.logging_steps,
         logging_first_step=True,
-        report_to="none",
+        report_to=report_targets(getattr(cfg, "report_to", []), out),
         dataloader_num_workers=0,
         dataloader_pin_memory=device_is_cuda(),
         disable_tqdm=False,
     )
     if save_steps:
         kwargs["save_steps"] = save_steps
+    if not device_is_cuda() and precision == "bf16":
+        kwargs["use_cpu"] = True  # transformers 5 refuses bf16 without a GPU unless told it is on CPU
+    if not device_is_cuda() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        kwargs.update(use_cpu=True, ddp_backend="gloo")  # CPU DDP under torchrun / accelerate launch
     if evaluate:
         kwargs.update(eval_steps=cfg.eval_steps, metric_for_best_model=f"eval_{best_metric}", greater_is_better=True)
     return SentenceTransformerTrainingArguments(**kwargs)
@@ -132,7 +138,10 @@ def train(cfg: TrainConfig, model, loss, dataset, *, in_batch_negatives: bool = 
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
-    model_path = save_model_atomic(model, out / MODEL)
+    if trainer.args.should_save:  # DDP: only the main process writes the final model
+        save_model_atomic(model, out / MODEL)
+    trainer.accelerator.wait_for_everyone()
+    model_path = out / MODEL
     return TrainOutcome(model_path=model_path, steps=trainer.state.global_step, seconds=seconds,
                         precision=precision, resumed_from=resume_from,
                         best_checkpoint=trainer.state.best_model_checkpoint,

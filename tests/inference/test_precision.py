@@ -49,3 +49,19 @@ def test_bf16_encoding_stays_close_to_fp32(tiny_model):
     assert full.shape == half.shape == (3, 32)
     assert np.allclose(np.linalg.norm(full, axis=1), 1, atol=1e-5)
     assert float(np.min(np.sum(full * half, axis=1))) > 0.99
+
+
+@pytest.mark.parametrize("precision,bf16,fp16", [("fp32", False, False), ("bf16", True, False)])
+def test_training_precision_drives_the_trainer_arguments_and_is_printed(tmp_path, capsys, precision, bf16, fp16):
+    from densefit.config import TrainConfig
+    from densefit.train.run import build_arguments
+
+    cfg = TrainConfig(train="x", out=str(tmp_path), precision=precision)
+    chosen = p.resolve_precision(cfg.precision, "cpu")
+    args = build_arguments(cfg, tmp_path, chosen, in_batch_negatives=True, best_metric=None)
+    assert (args.bf16, args.fp16) == (bf16, fp16)
+    assert f"precision {chosen} on cpu" in p.explain_precision(cfg.precision, "cpu")
+
+
+def test_auto_training_precision_on_this_cpu_matches_its_flags():
+    assert p.resolve_precision("auto", "cpu") == ("bf16" if p.cpu_has_fast_bf16() else "fp32")

@@ -1,0 +1,296 @@
+"""`densefit encode`: a streaming, resumable batch encode of a text file into Parquet.
+
+The input is read as a stream and cut into chunks of `chunk_size` rows. Chunk i
+becomes `OUT.parts/part-0000i.parquet`, written to a temp name, fsynced and
+renamed, so a part exists whole or not at all. A killed job re-run with the same
+arguments skips the parts that exist, which is why no row is encoded twice and
+none is duplicated. When every part is there they are merged, in input order,
+into OUT (again temp + rename) and the parts folder is removed.
+
+Chunks are shared round-robin between `workers` processes, or handed to a Ray
+Data actor pool with `ray=True`; every path calls the same `encode_chunk`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from densefit.console import say
+from densefit.errors import ConfigError, DataError
+
+PARTS_SUFFIX, JOB_FILE = ".parts", "job.json"
+
+
+def _f(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class EncodeJobConfig:
+    model: str = _f("default", "Model: 'default', a run or model folder, an export folder or a hub id.")
+    input: str = _f("", "Texts: JSONL, CSV, TSV, Parquet, a datasets folder, or .txt (one text per line).")
+    out: str = _f("embeddings.parquet", "Output Parquet file (columns: row, id, embedding).")
+    text_field: str = _f("text", "Column holding the text.")
+    id_field: str | None = _f("id", "Column holding a row id (the row number is used where it is missing).")
+    backend: str = _f("auto", "auto|torch|onnx|onnx-int8|openvino-int8 (auto: an export only if proven).")
+    precision: str = _f("auto", "auto|fp32|bf16|fp16 for the torch backend.")
+    batch_size: int = _f(64, "Texts per forward pass (batches are grouped by token length).")
+    chunk_size: int = _f(2048, "Rows per part file: the unit of progress kept after a kill.")
+    workers: int = _f(1, "Processes encoding chunks in parallel (threads are split between them).")
+    ray: bool = _f(False, "Run the chunks on Ray Data actors (ray.init() or RAY_ADDRESS picks the cluster).")
+    overwrite: bool = _f(False, "Replace an existing OUT instead of stopping.")
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.chunk_size < 1 or self.workers < 1:
+            raise ConfigError("batch_size, chunk_size and workers must be >= 1")
+
+
+@dataclass
+class EncodeJobResult:
+    out: Path
+    rows: int
+    parts_done_before: int
+    parts_written: int
+    seconds: float
+
+
+# ----------------------------------------------------------------------------- reading
+
+def iter_texts(cfg: EncodeJobConfig) -> Iterator[tuple[int, str, str]]:
+    """(row number, id, text) for every input row, streamed."""
+    path = Path(cfg.input)
+    if path.suffix.lower() == ".txt":
+        with open(path, encoding="utf-8") as fh:
+            for i, line in enumerate(fh):
+                yield i, str(i), line.rstrip("\n")
+        return
+    from densefit.data.readers import read_records
+
+    for i, record in enumerate(read_records(path)):
+        yield i, _row_id(record, cfg, i), _row_text(record, cfg)
+
+
+def _row_text(record, cfg: EncodeJobConfig) -> str:
+    text = record.row.get(cfg.text_field)
+    if not isinstance(text, str):
+        raise DataError("missing or non-text value", path=record.source, line=record.line, field=cfg.text_field,
+                        expected="a string", fix=f"add the column or pass --text-field (columns: {list(record.row)})")
+    return text
+
+
+def _row_id(record, cfg: EncodeJobConfig, i: int) -> str:
+    value = record.row.get(cfg.id_field) if cfg.id_field else None
+    return str(i) if value is None else str(value)
+
+
+def iter_chunks(cfg: EncodeJobConfig, wanted: set[int] | None = None) -> Iterator[tuple[int, list]]:
+    """(chunk index, rows) in input order; chunks not in `wanted` are skipped without being kept."""
+    chunk, index = [], 0
+    for row in iter_texts(cfg):
+        if wanted is None or index in wanted:
+            chunk.append(row)
+        if (row[0] + 1) % cfg.chunk_size == 0:
+            if chunk:
+                yield index, chunk
+            chunk, index = [], index + 1
+    if chunk:
+        yield index, chunk
+
+
+# ----------------------------------------------------------------------------- parts
+
+def parts_dir(cfg: EncodeJobConfig) -> Path:
+    return Path(str(cfg.out) + PARTS_SUFFIX)
+
+
+def part_path(cfg: EncodeJobConfig, index: int) -> Path:
+    return parts_dir(cfg) / f"part-{index:06d}.parquet"
+
+
+def done_parts(cfg: EncodeJobConfig) -> set[int]:
+    folder = parts_dir(cfg)
+    return {int(p.stem.split("-")[1]) for p in folder.glob("part-*.parquet")} if folder.is_dir() else set()
+
+
+def write_part(path: Path, rows: list, embeddings) -> None:
+    """One part file, whole or not at all: temp name, fsync, rename."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    dim = embeddings.shape[1]
+    table = pa.table({
+        "row": pa.array([r[0] for r in rows], pa.int64()),
+        "id": pa.array([r[1] for r in rows], pa.string()),
+        "embedding": pa.FixedSizeListArray.from_arrays(pa.array(embeddings.reshape(-1), pa.float32()), dim),
+    })
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def encode_chunk(encoder, cfg: EncodeJobConfig, index: int, rows: list) -> int:
+    embeddings = encoder.encode([r[2] for r in rows], batch_size=cfg.batch_size)
+    write_part(part_path(cfg, index), rows, embeddings)
+    return len(rows)
+
+
+def job_signature(cfg: EncodeJobConfig) -> dict:
+    """What must match for a resumed job to reuse earlier parts."""
+    stat = Path(cfg.input).stat()
+    keys = ("model", "text_field", "id_field", "backend", "precision", "chunk_size")
+    return {"input": str(Path(cfg.input).resolve()), "input_size": stat.st_size, "input_mtime": stat.st_mtime,
+            **{k: getattr(cfg, k) for k in keys}}
+
+
+def check_or_write_job(cfg: EncodeJobConfig) -> None:
+    from densefit.train.checkpoints import write_json_atomic
+
+    folder, sig = parts_dir(cfg), job_signature(cfg)
+    path = folder / JOB_FILE
+    if path.is_file():
+        old = json.loads(path.read_text())
+        if old != sig:
+            changed = sorted(k for k in sig if old.get(k) != sig[k])
+            raise ConfigError(f"'{folder}' holds parts of a different job (changed: {', '.join(changed)}). "
+                              "Fix: run with the original arguments, or delete that folder to start over")
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, sig)
+
+
+def merge_parts(cfg: EncodeJobConfig) -> int:
+    """Concatenate the parts in chunk order into OUT (temp + rename); returns the row count."""
+    import pyarrow.parquet as pq
+
+    out, rows, writer = Path(cfg.out), 0, None
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        for index in sorted(done_parts(cfg)):
+            table = pq.read_table(part_path(cfg, index))
+            writer = writer or pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table)
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        raise DataError("no rows to encode", path=cfg.input, expected="at least one text")
+    os.replace(tmp, out)
+    return rows
+
+
+
+# ----------------------------------------------------------------------------- running
+
+def open_encoder(cfg: EncodeJobConfig, threads: int | None = None):
+    import torch
+
+    from densefit.inference.select import load_encoder
+
+    if threads:
+        torch.set_num_threads(threads)
+    return load_encoder(cfg.model, backend=cfg.backend, precision=cfg.precision, batch_size=cfg.batch_size)
+
+
+def run_worker(cfg: EncodeJobConfig, worker: int, threads: int | None, pending: set[int]) -> int:
+    """Encode this worker's share (chunk % workers == worker) of the pending chunks."""
+    mine = {i for i in pending if i % cfg.workers == worker}
+    if not mine:
+        return 0
+    encoder, written = open_encoder(cfg, threads), 0
+    for index, rows in iter_chunks(cfg, mine):
+        encode_chunk(encoder, cfg, index, rows)
+        written += 1
+    return written
+
+
+def pending_chunks(cfg: EncodeJobConfig, done: set[int]) -> list[int]:
+    """Indexes of the chunks without a part file (one counting pass over the input)."""
+    rows = sum(1 for _ in iter_texts(cfg))
+    if rows == 0:
+        raise DataError("no rows to encode", path=cfg.input, expected="at least one text")
+    total = (rows + cfg.chunk_size - 1) // cfg.chunk_size
+    return [i for i in range(total) if i not in done]
+
+
+def run_encode_job(cfg: EncodeJobConfig) -> EncodeJobResult:
+    """Encode `cfg.input` into `cfg.out`, continuing a killed run of the same job."""
+    start, out = time.perf_counter(), Path(cfg.out)
+    if out.exists() and not parts_dir(cfg).is_dir():
+        if not cfg.overwrite:
+            raise ConfigError(f"'{out}' already exists. Fix: pass --overwrite, or choose another --out")
+        out.unlink()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():  # merged before a kill removed the parts: the output is complete
+        shutil.rmtree(parts_dir(cfg))
+        return EncodeJobResult(out, _count_rows(out), 0, 0, time.perf_counter() - start)
+    check_or_write_job(cfg)
+    done = done_parts(cfg)
+    pending = pending_chunks(cfg, done)
+    say(f"encode: {len(done)} part(s) already done, {len(pending)} to go"
+        + (f", on {cfg.workers} worker(s)" if cfg.workers > 1 or cfg.ray else ""))
+    _dispatch(cfg, pending)
+    rows = merge_parts(cfg)
+    shutil.rmtree(parts_dir(cfg))
+    say(f"encode: wrote {rows} rows to {out}")
+    return EncodeJobResult(out, rows, len(done), len(pending), time.perf_counter() - start)
+
+
+def _count_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def _dispatch(cfg: EncodeJobConfig, pending: list[int]) -> None:
+    if not pending:
+        return
+    if cfg.ray:
+        from densefit.inference.ray_job import run_on_ray
+
+        run_on_ray(cfg, pending)
+    elif cfg.workers == 1:
+        _run_local(cfg, set(pending))
+    else:
+        _run_processes(cfg, set(pending))
+
+
+def _run_local(cfg: EncodeJobConfig, pending: set[int]) -> None:
+    from tqdm.auto import tqdm
+
+    encoder = open_encoder(cfg)
+    with tqdm(total=len(pending), desc="encode", unit="part") as bar:
+        for index, rows in iter_chunks(cfg, pending):
+            encode_chunk(encoder, cfg, index, rows)
+            bar.update(1)
+
+
+def _run_processes(cfg: EncodeJobConfig, pending: set[int]) -> None:
+    """`workers` spawned processes; the bar follows the part files as they appear."""
+    import multiprocessing as mp
+
+    from tqdm.auto import tqdm
+
+    threads = max(1, (os.cpu_count() or 1) // cfg.workers)
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=run_worker, args=(cfg, w, threads, pending)) for w in range(cfg.workers)]
+    for p in procs:
+        p.start()
+    before = len(done_parts(cfg))
+    with tqdm(total=len(pending), desc="encode", unit="part") as bar:
+        while any(p.is_alive() for p in procs):
+            time.sleep(0.5)
+            bar.n = len(done_parts(cfg)) - before
+            bar.refresh()
+    failed = [p.exitcode for p in procs if p.exitcode]
+    if failed:
+        raise ConfigError(f"{len(failed)} encode worker(s) failed (exit codes {failed}); "
+                          "the finished parts are kept. Fix: see the error above, then run the same command again")

@@ -1,0 +1,197 @@
+"""Export a model to ONNX / ONNX int8 / OpenVINO int8, with pooling and normalisation in the graph.
+
+Every export is checked against the torch model (`densefit.inference.parity`) and
+the figures go into the folder's `densefit-export.json`, which is what lets
+`densefit.load(..., backend="auto")` trust a variant. The folder appears whole
+or not at all (staged, then renamed).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from densefit.console import say
+from densefit.errors import UnknownNameError
+from densefit.inference.batching import padded_batch
+from densefit.inference.runtimes import MANIFEST
+from densefit.train.checkpoints import write_json_atomic
+
+ONNX_FILE, OPENVINO_FILE, OPSET = "model.onnx", "model.xml", 17
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    runtime: str
+    file: str
+    precision: str
+    build: Callable[[Path, object, list[dict]], None]
+    help: str = ""
+
+
+@dataclass
+class ExportConfig:
+    model: str = field(default="default", metadata={"help": "Model to export: 'default', a folder or a hub id."})
+    format: str = field(default="onnx", metadata={"help": "onnx | onnx-int8 | openvino-int8."})
+    out: str = field(default="", metadata={"help": "Folder to write (replaced atomically if it exists)."})
+    max_seq_length: int | None = field(default=None, metadata={"help": "Token limit baked into the export."})
+    eval: str | None = field(default=None, metadata={"help": "BEIR folder: report the metric delta vs torch."})
+    sample: int = field(default=256, metadata={"help": "Texts in the parity sample (min cosine vs torch)."})
+    calibration: int = field(default=64, metadata={"help": "Texts used to calibrate static int8 quantisation."})
+
+
+def trace_onnx(module, tokenizer, path: Path, max_length: int) -> None:
+    """torch.onnx.export (the TorchScript exporter) with dynamic batch and sequence axes."""
+    import torch
+
+    feeds = padded_batch(tokenizer, ["densefit export", "a second, longer example text"], max_length)
+    args = (torch.from_numpy(feeds["input_ids"]), torch.from_numpy(feeds["attention_mask"]))
+    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+            "embedding": {0: "batch"}}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about shape-dependent Python branches; parity checks them
+        torch.onnx.export(module, args, str(path), input_names=["input_ids", "attention_mask"],
+                          output_names=["embedding"], dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+
+
+def _build_onnx(stage: Path, fp32_onnx: Path, calibration: list[dict]) -> None:
+    fp32_onnx.rename(stage / ONNX_FILE)
+
+
+def _build_onnx_int8(stage: Path, fp32_onnx: Path, calibration: list[dict]) -> None:
+    """Dynamic int8: int8 weights per channel for the MatMuls, activations quantised on the fly."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32_onnx), str(stage / ONNX_FILE), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul"])
+    fp32_onnx.unlink()
+
+
+def _build_openvino_int8(stage: Path, fp32_onnx: Path, calibration: list[dict]) -> None:
+    """Static int8 with NNCF's transformer preset (SmoothQuant), calibrated on sample texts."""
+    import nncf
+    import openvino as ov
+
+    model = ov.Core().read_model(str(fp32_onnx))
+    quantized = nncf.quantize(model, nncf.Dataset(calibration), model_type=nncf.ModelType.TRANSFORMER,
+                              subset_size=max(1, len(calibration)))
+    ov.save_model(quantized, str(stage / OPENVINO_FILE))
+    fp32_onnx.unlink()
+
+
+VARIANTS = {v.name: v for v in (
+    Variant("onnx", "onnx", ONNX_FILE, "fp32", _build_onnx, "ONNX Runtime, fp32"),
+    Variant("onnx-int8", "onnx", ONNX_FILE, "int8", _build_onnx_int8, "ONNX Runtime, dynamic int8 weights"),
+    Variant("openvino-int8", "openvino", OPENVINO_FILE, "int8", _build_openvino_int8,
+            "OpenVINO, static int8 (NNCF)"),
+)}
+
+
+def get_variant(name: str) -> Variant:
+    if name not in VARIANTS:
+        raise UnknownNameError("export format", name, list(VARIANTS))
+    return VARIANTS[name]
+
+
+def calibration_feeds(tokenizer, texts: Sequence[str], max_length: int, batch: int = 8) -> list[dict]:
+    texts = list(texts)
+    return [padded_batch(tokenizer, texts[i:i + batch], max_length) for i in range(0, len(texts), batch)]
+
+
+def write_variant(model, variant: Variant, out: Path, calibration_texts: Sequence[str]) -> Path:
+    """Write the graph, tokenizer and a partial manifest into `out` (staged, then renamed into place)."""
+    from densefit.inference.graph import embedding_module
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        max_length = int(model.max_seq_length)
+        tokenizer = model.tokenizer
+        fp32_onnx = stage / "fp32.onnx"
+        trace_onnx(embedding_module(model), tokenizer, fp32_onnx, max_length)
+        variant.build(stage, fp32_onnx, calibration_feeds(tokenizer, calibration_texts, max_length))
+        tokenizer.save_pretrained(str(stage / "tokenizer"))
+        write_json_atomic(stage / MANIFEST, {
+            "format": variant.name, "runtime": variant.runtime, "file": variant.file,
+            "precision": variant.precision, "max_seq_length": max_length,
+            "dimension": int(model.get_embedding_dimension()), "parity": None})
+        _replace_dir(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return out
+
+
+def _replace_dir(stage: Path, out: Path) -> None:
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+    stage.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def folder_size_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+
+
+def export_model(cfg: ExportConfig, sample_texts: Sequence[str] | None = None) -> dict:
+    """Export, run the parity check, record it in the manifest; returns the manifest."""
+    from densefit.inference.parity import sample_corpus
+    from densefit.models import load_model
+
+    variant = get_variant(cfg.format)
+    model = load_model(cfg.model, max_seq_length=cfg.max_seq_length)
+    texts = list(sample_texts) if sample_texts is not None else sample_corpus(cfg.eval, cfg.sample + cfg.calibration)
+    calib, sample = texts[cfg.sample:] or texts, texts[:cfg.sample]
+    say(f"export: {cfg.model} as {variant.name} ({variant.help}) into {cfg.out}")
+    out = write_variant(model, variant, Path(cfg.out), calib)
+    return _finish_manifest(out, cfg, model, sample)
+
+
+def _finish_manifest(out: Path, cfg: ExportConfig, model, sample: list[str]) -> dict:
+    import json
+
+    from densefit.inference.parity import parity_report
+
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["source_model"] = str(cfg.model)
+    manifest["parity"] = parity_report(model, out, sample, cfg.eval)
+    manifest["size_mb"] = round(folder_size_mb(out), 2)
+    write_json_atomic(out / MANIFEST, manifest)
+    return manifest
+
+
+def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.min(np.sum(a * b, axis=1))) if len(a) else 1.0
+
+
+def print_export_table(manifests: list[tuple[Path, dict]]) -> None:
+    """Speed, size and quality of each export against torch fp32 on this machine."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from densefit.inference.select import ineligible_reason
+
+    table = Table(title="exports vs torch fp32 (this machine)")
+    for col in ("variant", "docs/s", "torch docs/s", "speed-up", "size MB", "min cos", "mean cos", "Δ metric",
+                "auto may pick"):
+        table.add_column(col, justify="left" if col in ("variant", "auto may pick") else "right")
+    for folder, m in manifests:
+        p, r = m["parity"], m["parity"].get("retrieval")
+        delta = f"{r['delta']:+.4f} {r['metric']}" if r else "-"
+        why = ineligible_reason(m)
+        table.add_row(m["format"], f"{p['docs_per_s']:.1f}", f"{p['torch_docs_per_s']:.1f}", f"{p['speedup']:.2f}x",
+                      f"{m['size_mb']:.1f}", f"{p['min_cosine']:.5f}", f"{p['mean_cosine']:.5f}", delta,
+                      "yes" if why is None else f"no: {why}")
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
