@@ -1,7 +1,8 @@
 """densefit: fine-tune embedding models for search, end to end.
 
 Public API (imported lazily so `densefit --help` stays fast):
-    densefit.fit(...), densefit.evaluate(...), densefit.load(...), densefit.TrainConfig
+    densefit.fit(...), densefit.evaluate(...), densefit.load(...), densefit.TrainConfig,
+    densefit.Index.open(uri) (vector stores: add / upsert / delete / search / count / close)
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["fit", "evaluate", "load", "TrainConfig", "DensefitError", "__version__"]
+__all__ = ["fit", "evaluate", "load", "TrainConfig", "DensefitError", "Index", "__version__"]
 
 _LAZY = {
     "fit": "densefit.api",
@@ -17,6 +18,7 @@ _LAZY = {
     "load": "densefit.api",
     "TrainConfig": "densefit.config",
     "DensefitError": "densefit.errors",
+    "Index": "densefit.index",
 }
 
 

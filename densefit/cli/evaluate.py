@@ -11,16 +11,28 @@ from densefit.cli.options import parse_int_list
 
 
 def evaluate(
-    data: str = typer.Option(..., "--data", help="BEIR-style IR folder or STS file (sentence1, sentence2, score)."),
+    data: Optional[str] = typer.Option(None, "--data", help="BEIR-style IR folder or STS file (sentence1, sentence2, "
+                                                            "score); not needed with --mteb."),
     model: List[str] = typer.Option(["default"], "--model", help="Model to evaluate; repeat for side by side."),
+    store: Optional[str] = typer.Option(None, "--store", help="Evaluate through this vector store (its ANN settings; "
+                                        "its recorded model unless --model is given) and report recall@k vs exact."),
     split: Optional[str] = typer.Option(None, help="qrels split of an IR folder (default: test, else dev)."),
     k: str = typer.Option("1,3,5,10,100", "--k", help="Comma-separated cut-offs for the retrieval metrics."),
     bm25: bool = typer.Option(False, "--bm25", help="Add a BM25 column (IR folders only)."),
     precision: str = typer.Option("auto", help="auto|fp32|bf16|fp16 for encoding."),
     max_seq_length: Optional[int] = typer.Option(None, help="Truncate texts to this many tokens."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    mteb: Optional[str] = typer.Option(None, "--mteb", help="Run MTEB tasks instead (comma-separated names, or BEIR "
+                                                            "folders as local retrieval tasks); MTEB result format."),
+    mteb_out: str = typer.Option("mteb-results", "--mteb-out", help="Folder for MTEB's result files."),
 ) -> None:
     """Evaluate models; several --model values are shown side by side."""
+    if mteb:
+        return _run_mteb(model, mteb, mteb_out, as_json)
+    if data is None:
+        from densefit.errors import ConfigError
+
+        raise ConfigError("--data is required: a BEIR-style folder or an STS file (or use --mteb TASK)")
     from densefit.api import evaluate_encoder, load, load_eval_data
     from densefit.cli.tables import HEADLINE, print_metric_table
     from densefit.data.beir import IRSet
@@ -32,7 +44,15 @@ def evaluate(
     columns: dict[str, dict[str, float]] = {}
     if bm25 and isinstance(target, IRSet):
         columns["bm25"] = evaluate_run(bm25_run(target, k=max(ks)), target, ks).metrics
-    for name in model:
+    if store and not isinstance(target, IRSet):
+        from densefit.errors import ConfigError
+
+        raise ConfigError("--store evaluates retrieval: --data must be a BEIR-style IR folder")
+    if store:
+        from densefit.index.cli_eval import store_column
+
+        columns[f"store {store}"] = store_column(store, None if model == ["default"] else model[0], target, ks)
+    for name in ([] if store else model):
         encoder = load(name, precision=precision, max_seq_length=max_seq_length)
         columns[name] = evaluate_encoder(encoder, target, ks).metrics
     if as_json:
@@ -41,4 +61,21 @@ def evaluate(
     keys = None
     if isinstance(target, IRSet):
         keys = [key for key in next(iter(columns.values())) if key in HEADLINE or key.endswith("@10")] or None
+        if store:
+            keys = list(dict.fromkeys([*(keys or []), *(key for c in columns.values() for key in c
+                                                        if key.startswith("recall_vs_exact"))]))
     print_metric_table(columns, keys=keys, delta=len(columns) > 1)
+
+
+def _run_mteb(models: list[str], tasks: str, out: str, as_json: bool) -> None:
+    """`--mteb`: evaluate each model through the mteb package; print main scores."""
+    from densefit.report.mteb_task import run_mteb
+
+    specs = [t.strip() for t in tasks.split(",") if t.strip()]
+    results = {name: run_mteb(name, specs, out) for name in models}
+    if as_json:
+        typer.echo(json.dumps({m: {t: r["main_score"] for t, r in rs.items()} for m, rs in results.items()}, indent=2))
+        return
+    for name, rows in results.items():
+        for task, r in rows.items():
+            typer.echo(f"{name}  {task}  main score {r['main_score']:.4f}  ({r['path']})")
