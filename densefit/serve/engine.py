@@ -1,0 +1,259 @@
+"""What the server runs: the model(s), their stores, the optional reranker, and one batch at a time.
+
+`Engine.run(jobs)` is the dynamic batcher's runner: it embeds every text of the
+batch in one `Encoder.encode` call, then answers the search jobs with one
+`search_vectors` call per (model, filter), then reranks all their candidates
+with one CrossEncoder call. It runs in the batcher's single model thread.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from densefit.console import say
+from densefit.errors import DensefitError
+from densefit.serve.config import ServeConfig
+from densefit.serve.errors import ServeError
+
+
+@dataclass
+class SearchParams:
+    query: str
+    k: int
+    filter: dict | None = None
+    rerank: bool = True
+
+
+@dataclass
+class ModelSlot:
+    """One served model: its API name, its Encoder, its store and a private tokenizer for counting."""
+
+    name: str
+    spec: str | None
+    store_uri: str | None
+    encoder: Any = None
+    index: Any = None
+    counter: Any = None
+    max_tokens: int = 512
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Tokens per text (special tokens included), untruncated; a private tokenizer copy, one user at a time."""
+        with self.lock:
+            ids = self.counter(texts, add_special_tokens=True, truncation=False, return_attention_mask=False,
+                               return_token_type_ids=False, verbose=False)["input_ids"]
+        return [len(x) for x in ids]
+
+
+def display_name(spec: str | None, fallback: str) -> str:
+    if not spec or spec == "default":
+        return fallback
+    path = Path(spec)
+    if path.is_dir():
+        return path.name if path.name != "model" else path.parent.name
+    return spec
+
+
+class Engine:
+    def __init__(self, cfg: ServeConfig) -> None:
+        self.cfg = cfg
+        primary = ModelSlot(cfg.model_name or display_name(cfg.model, "default"), cfg.model, cfg.store)
+        self.slots: dict[str, ModelSlot] = {primary.name: primary}
+        if cfg.compare_model:
+            name = cfg.compare_name or display_name(cfg.compare_model, "compare")
+            name = name if name != primary.name else f"{name}-compare"
+            self.slots[name] = ModelSlot(name, cfg.compare_model, cfg.compare_store)
+        self.primary = primary.name
+        self.reranker = None
+        self.reranker_name = cfg.reranker
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self) -> None:
+        """Load every model, store and the reranker (runs in a thread at start-up)."""
+        if self.cfg.threads:
+            import torch
+
+            torch.set_num_threads(self.cfg.threads)
+        for slot in self.slots.values():
+            self._load_slot(slot)
+        if self.cfg.reranker:
+            self.reranker = load_reranker(self.cfg.reranker)
+
+    def _load_slot(self, slot: ModelSlot) -> None:
+        """Load the encoder, then open its store with it (the store checks it is the model that built it)."""
+        from densefit.api import load
+
+        if slot.store_uri and not slot.spec:
+            slot.spec = recorded_model(slot.store_uri)
+        slot.spec = slot.spec or "default"
+        say(f"serve: loading model '{slot.spec}' as '{slot.name}'" + (f" with store {slot.store_uri}"
+                                                                     if slot.store_uri else ""))
+        slot.encoder = load(slot.spec, precision=self.cfg.precision)
+        st = slot.encoder.model
+        slot.counter = copy.deepcopy(st.tokenizer)
+        slot.max_tokens = int(getattr(st, "max_seq_length", None) or 512)
+        if slot.store_uri:
+            from densefit.index import Index
+
+            slot.index = Index.open(slot.store_uri, model=slot.encoder)
+
+    def warm_up(self) -> None:
+        """One real forward pass per model (and search, and rerank): readiness depends on it."""
+        for slot in self.slots.values():
+            vec = slot.encoder.encode(["densefit warm-up query"])
+            if slot.index is not None:
+                slot.index.search_vectors(vec, k=1)
+        if self.reranker is not None:
+            self.reranker.predict([("densefit warm-up query", "a passage")])
+
+    def close(self) -> None:
+        for slot in self.slots.values():
+            if slot.index is not None:
+                slot.index.close()
+
+    # ------------------------------------------------------------------ request side
+
+    def slot(self, model: str | None, *, for_search: bool = False) -> ModelSlot:
+        """The slot a request names; an unknown name means the primary model (OpenAI clients send their own)."""
+        slot = self.slots.get(model or "", self.slots[self.primary])
+        if for_search and slot.index is None:
+            hint = "--store" if slot.name == self.primary else "--compare-store"
+            raise ServeError("not_found", f"no store is attached to model '{slot.name}'; start the server with "
+                             f"{hint} URI to enable search")
+        return slot
+
+    def prepare(self, slot: ModelSlot, texts: list[str], what: str = "input") -> tuple[list[str], list[int]]:
+        """Apply the character/token limits: cut when truncation is on, else 422 naming value and limit."""
+        cfg = self.cfg
+        for i, text in enumerate(texts):
+            if not text:
+                raise ServeError("bad_request", f"{what}[{i}] is an empty string")
+            if len(text) > cfg.max_input_chars and not cfg.truncate:
+                raise ServeError("invalid", f"{what}[{i}] has {len(text)} characters; the limit is "
+                                 f"{cfg.max_input_chars} (max_input_chars), and truncation is off")
+        texts = [t[:cfg.max_input_chars] for t in texts]
+        counts = slot.count_tokens(texts)
+        limit = cfg.max_input_tokens or slot.max_tokens
+        if not cfg.truncate:
+            for i, n in enumerate(counts):
+                if n > limit:
+                    raise ServeError("invalid", f"{what}[{i}] has {n} tokens; the limit is {limit} "
+                                     "(max_input_tokens), and truncation is off")
+        return texts, [min(n, slot.max_tokens) for n in counts]
+
+    # ------------------------------------------------------------------ the batch runner
+
+    def run(self, jobs: list) -> list[Any]:
+        slot = self.slots[jobs[0].group]
+        texts = [t for job in jobs for t in job.texts]
+        start = time.perf_counter()
+        longest = max((job.longest for job in jobs), default=1) or 1
+        # one forward pass for the batch; a single huge request is cut to the token budget per pass
+        per_pass = max(1, min(len(texts), self.cfg.max_batch_tokens // longest))
+        vectors = slot.encoder.encode(texts, batch_size=per_pass)
+        timing = {"embed_ms": (time.perf_counter() - start) * 1000, "batch_texts": len(texts)}
+        parts, at = [], 0
+        for job in jobs:
+            parts.append(vectors[at:at + len(job.texts)])
+            at += len(job.texts)
+        results: list[Any] = [{"vectors": p, "timings": dict(timing)} for p in parts]
+        searches = [i for i, job in enumerate(jobs) if isinstance(job.payload, SearchParams)]
+        if searches:
+            self._search(slot, [jobs[i].payload for i in searches], [parts[i][0] for i in searches],
+                         searches, results, timing)
+        return results
+
+    def _search(self, slot, params: list[SearchParams], qvecs, where: list[int], results, timing) -> None:
+        start = time.perf_counter()
+        hits = self._retrieve(slot, params, qvecs)
+        search_ms = (time.perf_counter() - start) * 1000
+        start = time.perf_counter()
+        hits = self._rerank(params, hits)
+        rerank_ms = (time.perf_counter() - start) * 1000 if self.reranker is not None else None
+        for n, i in enumerate(where):
+            t = {**timing, "search_ms": search_ms}
+            if rerank_ms is not None:
+                t["rerank_ms"] = rerank_ms
+            results[i] = hits[n] if isinstance(hits[n], Exception) else {"hits": hits[n], "timings": t}
+
+    def _depth(self, p: SearchParams) -> int:
+        return max(p.k, self.cfg.rerank_top_n) if self.reranker is not None and p.rerank else p.k
+
+    def _retrieve(self, slot, params: list[SearchParams], qvecs) -> list:
+        """One search_vectors call for all unfiltered queries; one per filtered query (its error is its own)."""
+        out: list[Any] = [None] * len(params)
+        plain = [i for i, p in enumerate(params) if not p.filter]
+        if plain:
+            depth = max(self._depth(params[i]) for i in plain)
+            found = slot.index.search_vectors(np.stack([qvecs[i] for i in plain]), k=depth)
+            for i, hits in zip(plain, found):
+                out[i] = list(hits)[:self._depth(params[i])]
+        for i, p in enumerate(params):
+            if p.filter:
+                try:
+                    out[i] = list(slot.index.search_vectors(qvecs[i][None, :], k=self._depth(p), filter=p.filter)[0])
+                except DensefitError as exc:
+                    out[i] = ServeError("invalid", f"filter: {exc}")
+        return out
+
+    def _rerank(self, params: list[SearchParams], hits: list) -> list:
+        """Reorder each query's candidates by CrossEncoder score (one predict call for the batch); keep top k."""
+        todo = [i for i, p in enumerate(params)
+                if self.reranker is not None and p.rerank and not isinstance(hits[i], Exception) and hits[i]]
+        pairs = [(params[i].query, h.text) for i in todo for h in hits[i]]
+        scores = self.reranker.predict(pairs, batch_size=64) if pairs else []
+        out = [h if isinstance(h, Exception) else [hit_dict(x) for x in h[:params[n].k]]
+               for n, h in enumerate(hits)]
+        at = 0
+        for i in todo:
+            cand = hits[i]
+            s = scores[at:at + len(cand)]
+            at += len(cand)
+            order = np.argsort(-np.asarray(s), kind="stable")[:params[i].k]
+            out[i] = [hit_dict(cand[j], score=float(s[j]), retrieval_score=float(cand[j].score)) for j in order]
+        return out
+
+
+def recorded_model(uri: str) -> str:
+    """The model name a store recorded when it was filled."""
+    from densefit.index import Index
+
+    with Index.open(uri) as idx:
+        if not idx.model_name:
+            raise DensefitError(f"the store at '{uri}' records no model; pass --model")
+        return idx.model_name
+
+
+def hit_dict(hit, score: float | None = None, retrieval_score: float | None = None) -> dict:
+    d = {"id": str(hit.id), "score": float(hit.score if score is None else score), "text": hit.text,
+         "metadata": dict(hit.metadata or {})}
+    if retrieval_score is not None:
+        d["retrieval_score"] = retrieval_score
+    return d
+
+
+def load_reranker(spec: str):
+    """A CrossEncoder; a folder without a classification head gets a new 1-label head (untrained, say so)."""
+    from sentence_transformers import CrossEncoder
+    from transformers import AutoConfig
+
+    from densefit.models import resolve_model
+
+    path = resolve_model(spec)
+    try:
+        archs = AutoConfig.from_pretrained(path).architectures or []
+        has_head = any("ForSequenceClassification" in a for a in archs)
+        if not has_head:
+            say(f"[yellow]reranker '{spec}' has no classification head: a new 1-label head is added, "
+                "untrained until you fine-tune it[/yellow]")
+        return CrossEncoder(path, num_labels=None if has_head else 1, model_kwargs={"use_safetensors": True})
+    except (OSError, ValueError) as exc:
+        raise DensefitError(f"cannot load reranker '{spec}': {str(exc).splitlines()[0]}") from None
