@@ -9,14 +9,29 @@ import typer
 
 from densefit.cli import data as data_cmd
 from densefit.cli import demo as demo_cmd
+from densefit.cli import encode as encode_cmd
 from densefit.cli import evaluate as eval_cmd
+from densefit.cli import export as export_cmd
+from densefit.cli import index as index_cmd
+from densefit.cli import report as report_cmd
+from densefit.cli import serve as serve_cmd
+from densefit.cli import mine as mine_cmd
 from densefit.cli import train as train_cmd
 
 app = typer.Typer(help="Fine-tune embedding models for search, end to end.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.command("train")(train_cmd.train)
+app.command("mine")(mine_cmd.mine)
 app.command("eval")(eval_cmd.evaluate)
 app.command("demo")(demo_cmd.demo)
+app.command("encode")(encode_cmd.encode)
+app.command("export")(export_cmd.export)
+app.command("index")(index_cmd.index)
+app.command("search")(index_cmd.search)
+app.command("serve")(serve_cmd.serve)
+app.command("report")(report_cmd.report)
+app.command("compare")(report_cmd.compare)
+app.command("curve")(report_cmd.curve)
 app.add_typer(data_cmd.app, name="data")
 
 
