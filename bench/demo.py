@@ -12,9 +12,9 @@ import argparse
 import datetime as dt
 import os
 import platform
-import re
 from pathlib import Path
 
+import docsection  # noqa: E402  (bench/docsection.py)
 from densefit.demo import DemoConfig, run_demo
 from densefit.inference.precision import cpu_has_fast_bf16
 
@@ -57,12 +57,7 @@ Timings: data build {report['data']['build_s']:.1f} s, training {t['train_s']:.0
 
 
 def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in doc:
-        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, doc, flags=re.S)
-    else:
-        doc = doc.rstrip() + "\n\n" + text + "\n"
-    DOC.write_text(doc)
+    docsection.write_section(text, BEGIN, END, DOC)
 
 
 def main() -> None:

@@ -41,6 +41,7 @@ from pydantic import BaseModel
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see densefit/cli/serve.py
 ROOT = Path(__file__).resolve().parent.parent
+import docsection  # noqa: E402  (bench/docsection.py)
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- LOAD:BEGIN -->", "<!-- LOAD:END -->"
 CACHE = Path(os.environ.get("DENSEFIT_CACHE", Path.home() / ".cache" / "densefit")) / "bench-load"
@@ -504,12 +505,7 @@ embedding p50 3.2 ms.
 
 
 def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in doc:
-        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, doc, flags=re.S)
-    else:
-        doc = doc.rstrip() + "\n\n" + text + "\n"
-    DOC.write_text(doc)
+    docsection.write_section(text, BEGIN, END, DOC)
 
 
 def main() -> None:
@@ -547,7 +543,7 @@ def main() -> None:
     for name, ok in verdicts(ours).items():
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
     if not quick or args.write_doc:
-        command = "flock /tmp/densefit-bench.lock .venv/bin/python bench/load.py " + " ".join(sys.argv[1:])
+        command = ".venv/bin/python bench/load.py " + " ".join(sys.argv[1:])
         write_section(section(ours, peer, info, command.strip(), load_avg))
         print(f"updated {DOC}")
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import shutil
 import sys
 import time
@@ -29,6 +28,7 @@ from demo import machine  # noqa: E402  (bench/demo.py: CPU model, cores, fast-b
 
 from transformers import TrainerCallback  # noqa: E402
 
+import docsection  # noqa: E402  (bench/docsection.py)
 from densefit.config import TrainConfig  # noqa: E402
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -204,12 +204,7 @@ def section(args, ir_rows: list[dict], distill: dict | None, zs: dict | None, se
 
 
 def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in doc:
-        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, doc, flags=re.S)
-    else:
-        doc = doc.rstrip() + "\n\n" + text + "\n"
-    DOC.write_text(doc)
+    docsection.write_section(text, BEGIN, END, DOC)
 
 
 def main() -> None:
@@ -224,7 +219,7 @@ def main() -> None:
     parser.add_argument("--shared", default="the machine was shared with other jobs during the run",
                         help="note on machine load for the doc")
     args = parser.parse_args()
-    args.command = "flock /tmp/densefit-bench.lock .venv/bin/python " + " ".join(sys.argv)
+    args.command = ".venv/bin/python " + " ".join(sys.argv)
     only = set(args.only.split(","))
     start = time.perf_counter()
     ir_rows, distill, zs = [], None, None

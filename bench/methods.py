@@ -22,11 +22,12 @@ import random
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import docsection  # noqa: E402  (bench/docsection.py)
 from demo import DOC, machine  # noqa: E402  (same machine line as the demo section)
 
 BEGIN, END = "<!-- METHODS:BEGIN -->", "<!-- METHODS:END -->"
@@ -196,14 +197,7 @@ Whole bench: {report['total_s']:.0f} s.
 
 
 def write_section(text: str) -> None:
-    import re
-
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in doc:
-        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, doc, flags=re.S)
-    else:
-        doc = doc.rstrip() + "\n\n" + text + "\n"
-    DOC.write_text(doc)
+    docsection.write_section(text, BEGIN, END, DOC)
 
 
 def baselines(ctx: Ctx, model: str) -> tuple[dict, dict, int, int]:
@@ -252,7 +246,7 @@ def main() -> None:
               "test_queries": n_queries, "documents": n_docs, "total_s": time.perf_counter() - start,
               "shared": args.shared}
     (out / "results.json").write_text(json.dumps(report, indent=2))
-    command = "flock /tmp/densefit-bench.lock .venv/bin/python bench/methods.py" + (
+    command = ".venv/bin/python bench/methods.py" + (
         f" --only {args.only}" if args.only else "") + (" --shared" if args.shared else "")
     text = section(report, command)
     print(text)

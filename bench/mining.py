@@ -81,7 +81,7 @@ def main() -> None:
     text = f"""{BEGIN}
 ## Hard-negative mining at 100k documents
 
-- command: `flock /tmp/densefit-bench.lock .venv/bin/python bench/mining.py{' --quick' if args.quick else ''}`
+- command: `.venv/bin/python bench/mining.py{' --quick' if args.quick else ''}`
 - date: {dt.date.today().isoformat()}
 - machine: {machine()}{'; shared with other jobs during the run' if args.shared else ''}
 - corpus: {len(docs)} documents (man pages, their paragraphs, Bible verses as filler); {len(queries)} queries;

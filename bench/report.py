@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo import machine  # noqa: E402
 
+import docsection  # noqa: E402  (bench/docsection.py)
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- REPORT:BEGIN -->", "<!-- REPORT:END -->"
 KEYS = ("ndcg@10", "mrr@10", "recall@10", "recall@100", "hit@1")
@@ -104,14 +105,7 @@ def section(data: dict, command: str, seconds: float, peer: float | None, source
 
 
 def write_section(text: str) -> None:
-    import re
-
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in doc:
-        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, doc, flags=re.S)
-    else:
-        doc = doc.rstrip() + "\n\n" + text + "\n"
-    DOC.write_text(doc)
+    docsection.write_section(text, BEGIN, END, DOC)
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+import docsection  # noqa: E402  (bench/docsection.py)
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- SPEED:BEGIN -->", "<!-- SPEED:END -->"
 QUERY = "how do I change the permissions of a file in a directory"  # 10 words (+ the '?' free form)
@@ -310,12 +310,7 @@ def verdict(r: dict) -> str:
 
 
 def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    if BEGIN in doc:
-        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, doc, flags=re.S)
-    else:
-        doc = doc.rstrip() + "\n\n" + text + "\n"
-    DOC.write_text(doc)
+    docsection.write_section(text, BEGIN, END, DOC)
 
 
 def run(quick: bool, data_dir: Path) -> dict:
