@@ -354,7 +354,7 @@ def main() -> None:
     EVAL_DELTA = args.eval_delta
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     r = run(args.quick, Path(args.data))
-    command = "flock /tmp/densefit-bench.lock .venv/bin/python bench/speed.py" if not args.quick else \
+    command = ".venv/bin/python bench/speed.py" if not args.quick else \
         "nice -n 19 .venv/bin/python bench/speed.py --quick --write-doc  (smoke mode: 3 training steps, 64 texts)"
     text = section(r, command)
     print(text)
