@@ -207,7 +207,6 @@ def flat_ip(x: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> dict:
     faiss.omp_set_num_threads(threads)
     out = {"build_s": build, "p50_ms": p50, "p99_ms": p99, "qps": qps(lambda q: index.search(q, K), queries),
            "recall": recall(found, truth), "ram_mb": ram, "disk_mb": x.nbytes / 2**20}
-    del index
     return out
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import docsection  # noqa: E402  (bench/docsection.py)
 from demo import DOC, machine  # noqa: E402
 
 BEGIN, END = "<!-- MINING:BEGIN -->", "<!-- MINING:END -->"
@@ -101,12 +102,8 @@ suspected false negatives dropped: {s['suspected_false_negatives']} ({s['dropped
 {END}"""
     print(text)
     if not args.quick:
-        import re
-
-        doc = DOC.read_text()
-        doc = (re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, doc, flags=re.S) if BEGIN in doc
-               else doc.rstrip() + "\n\n" + text + "\n")
-        DOC.write_text(doc)
+        docsection.write_section(text, BEGIN, END, DOC)
+        print(f"wrote the MINING section of {DOC}")
 
 
 if __name__ == "__main__":

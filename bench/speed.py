@@ -200,7 +200,7 @@ def encoders(export_root: Path, eval_dir: Path, quick: bool, calib: list[str]):
     model = load_model("default", max_seq_length=SEQ)
     yield "densefit torch (auto)", Encoder(model, precision="auto")
     yield "densefit torch bf16", Encoder(model, precision="bf16")
-    for fmt in ("onnx", "onnx-int8", "openvino-int8"):
+    for fmt in ("onnx", "onnx-int8", "openvino", "openvino-int8"):
         cfg = ExportConfig(model="default", format=fmt, out=str(export_root / fmt), max_seq_length=SEQ,
                            eval=str(eval_dir) if EVAL_DELTA else None, sample=32 if quick else 128,
                            calibration=16 if quick else 64)

@@ -17,15 +17,16 @@ def load(model: str = "default", **kwargs: Any) -> Encoder:
     """Load a model (`default`, a run or model folder, or a hub id) as an Encoder with `.encode()`.
 
     `backend="auto"` (default) uses an export in `<model>/exports/` only when its parity check passed and
-    it was measured faster on this CPU; "torch", "onnx", "onnx-int8" or "openvino-int8" force one.
+    it was measured faster on this CPU; "torch", "onnx", "onnx-int8", "openvino" or "openvino-int8" force one.
     """
     from densefit.inference.select import load_encoder
 
     precision = kwargs.pop("precision", "auto")
     backend = kwargs.pop("backend", "auto")
+    threads = kwargs.pop("threads", None)  # an exported runtime's threads; torch's are set process-wide
     if backend == "torch" or (backend == "auto" and kwargs.get("max_seq_length") is not None):
         return Encoder(load_model(model, **kwargs), precision=precision)
-    return load_encoder(model, backend=backend, precision=precision, **kwargs)
+    return load_encoder(model, backend=backend, precision=precision, threads=threads, **kwargs)
 
 
 def evaluate(model: Any, data: str | Path, *, split: str | None = None, ks=(1, 3, 5, 10, 100),

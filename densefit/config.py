@@ -79,7 +79,8 @@ class TrainConfig:
     mine_skip_top: int = _f(0, "Rank window: never take the top-k candidates (likely unlabelled positives).")
     mine_margin: float | None = _f(None, "Drop candidates scoring above (positive score - margin), e.g. 0.05.")
     mine_relative_margin: float | None = _f(0.05, "Drop candidates scoring above positive score * (1 - margin).")
-    mine_index: str = _f("auto", "Mining search: exact, hnsw (faiss ANN), or auto (hnsw from 50,000 documents).")
+    mine_index: str = _f("auto", "Mining search: exact, hnsw (faiss ANN), or auto (hnsw from 30,000 queries "
+                                 "and 50,000 documents).")
     mine_cross_encoder: str | None = _f(None, "Rescore mined candidates with this CrossEncoder (path or hub id) and "
                                               "drop those it scores close to or above the positive.")
     mine_review: str | None = _f(None, "JSONL file for the dropped suspected false negatives "
@@ -94,8 +95,10 @@ class TrainConfig:
     max_passages: int = _f(0, "GenQ/GPL/AugSBERT: use at most this many corpus documents (0: all).")
     cross_encoder: str | None = _f(None, "AugSBERT/GPL: CrossEncoder path or hub id; by default one is trained on the "
                                          "available pairs from the base model.")
-    cross_encoder_epochs: float = _f(1.0, "Epochs when densefit trains the cross-encoder itself (--max-steps "
-                                          "caps it too).")
+    cross_encoder_epochs: float = _f(1.0, "Epochs when densefit trains the cross-encoder itself.")
+    cross_encoder_steps: int = _f(-1, "Most steps when densefit trains the cross-encoder itself (-1: "
+                                      "--cross-encoder-epochs). Independent of --max-steps, so a short "
+                                      "bi-encoder run still gets a fully trained teacher.")
     silver_per_query: int = _f(4, "AugSBERT: new pairs sampled per gold query (BM25 neighbours and random).")
     retrievers: list[str] = _f(["model", "bm25"], "GPL: retrievers that mine hard negatives (model, bm25).")
     # TSDAE, MLM and distillation (densefit/methods/tsdae.py, mlm.py, distill.py)

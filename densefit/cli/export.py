@@ -18,7 +18,7 @@ def h(name: str) -> str:
 def export(
     model: str = typer.Option("default", help=h("model")),
     format: str = typer.Option("onnx", "--format",
-                               help="onnx | onnx-int8 | openvino-int8; comma-separated for several."),
+                               help="onnx | onnx-int8 | openvino | openvino-int8; comma-separated for several."),
     out: Optional[str] = typer.Option(None, "--out", help="Folder to write; with several formats, one sub-folder "
                                       "each. Default: MODEL/exports/FORMAT, where backend=auto finds it."),
     eval: Optional[str] = typer.Option(None, "--eval", help=h("eval")),

@@ -27,6 +27,7 @@ def serve(
     reranker: Optional[str] = _o("reranker", "--reranker"),
     rerank_top_n: Optional[int] = _o("rerank_top_n", "--rerank-top-n"),
     precision: Optional[str] = _o("precision", "--precision"),
+    backend: Optional[str] = _o("backend", "--backend"),
     threads: Optional[int] = _o("threads", "--threads"),
     max_batch_tokens: Optional[int] = _o("max_batch_tokens", "--max-batch-tokens"),
     max_wait_ms: Optional[float] = _o("max_wait_ms", "--max-wait-ms"),

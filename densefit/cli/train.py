@@ -53,6 +53,7 @@ def train(
     max_passages: int = typer.Option(0, help=h("max_passages")),
     cross_encoder: Optional[str] = typer.Option(None, help=h("cross_encoder")),
     cross_encoder_epochs: float = typer.Option(1.0, help=h("cross_encoder_epochs")),
+    cross_encoder_steps: int = typer.Option(-1, help=h("cross_encoder_steps")),
     silver_per_query: int = typer.Option(4, help=h("silver_per_query")),
     retrievers: str = typer.Option("model,bm25", help=h("retrievers") + " Comma-separated."),
     report: bool = typer.Option(True, "--report/--no-report", help=h("report")),

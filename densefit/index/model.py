@@ -20,7 +20,7 @@ MIN_COSINE = 0.98
 
 def load_encoder(model) -> Encoder:
     """An Encoder from a densefit Encoder, a SentenceTransformer, or a model name/path."""
-    if isinstance(model, Encoder):
+    if isinstance(model, Encoder) or hasattr(model, "manifest"):  # torch Encoder or an exported one
         return model
     if hasattr(model, "encode") and hasattr(model, "get_embedding_dimension"):
         return Encoder(model)

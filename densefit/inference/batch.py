@@ -38,7 +38,7 @@ class EncodeJobConfig:
     out: str = _f("embeddings.parquet", "Output Parquet file (columns: row, id, embedding).")
     text_field: str = _f("text", "Column holding the text.")
     id_field: str | None = _f("id", "Column holding a row id (the row number is used where it is missing).")
-    backend: str = _f("auto", "auto|torch|onnx|onnx-int8|openvino-int8 (auto: an export only if proven).")
+    backend: str = _f("auto", "auto|torch|onnx|onnx-int8|openvino|openvino-int8 (auto: an export only if proven).")
     precision: str = _f("auto", "auto|fp32|bf16|fp16 for the torch backend.")
     batch_size: int = _f(64, "Texts per forward pass (batches are grouped by token length).")
     chunk_size: int = _f(2048, "Rows per part file: the unit of progress kept after a kill.")

@@ -40,6 +40,14 @@ class Encoder:
     def dimension(self) -> int:
         return self.model.get_embedding_dimension()
 
+    @property
+    def tokenizer(self):
+        return self.model.tokenizer
+
+    @property
+    def max_length(self) -> int:
+        return int(self.model.max_seq_length or 512)
+
     def encode(self, texts: list[str], *, show_progress: bool = False, batch_size: int | None = None) -> np.ndarray:
         """L2-normalised float32 embeddings, one row per text, in input order."""
         if not texts:

@@ -18,7 +18,7 @@ from densefit.errors import UnknownNameError
 from densefit.inference.parity import MIN_COSINE, machine_signature
 from densefit.inference.runtimes import MANIFEST, open_exported
 
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino-int8")
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
 EXPORTS_DIR = "exports"
 RUNTIME_MODULES = {"onnx": "onnxruntime", "openvino": "openvino"}
 
@@ -66,14 +66,16 @@ def choose_variant(model_dir: str | Path) -> tuple[Path | None, str]:
 
 
 def load_encoder(model: str = "default", *, backend: str = "auto", precision: str = "auto",
-                 batch_size: int | None = None, **model_kwargs):
-    """An encoder with `.encode(texts)`, `.dimension`, `.model`, `.precision` for `backend`."""
+                 batch_size: int | None = None, threads: int | None = None, **model_kwargs):
+    """An encoder with `.encode(texts)`, `.dimension`, `.model`, `.precision` for `backend`.
+
+    `threads` sets an exported runtime's thread count (torch's is process-wide: torch.set_num_threads)."""
     from densefit.inference.encoder import DEFAULT_BATCH_SIZE, Encoder
     from densefit.models import load_model, resolve_model
 
     if backend not in BACKENDS:
         raise UnknownNameError("backend", backend, BACKENDS)
-    kwargs = {"batch_size": batch_size} if batch_size else {}
+    kwargs = {k: v for k, v in (("batch_size", batch_size), ("threads", threads)) if v}
     if backend != "torch" and Path(model).is_dir() and (Path(model) / MANIFEST).is_file():
         return open_exported(model, **kwargs)  # an export folder itself
     if backend == "auto" and precision in ("auto", "fp32") and not model_kwargs.get("max_seq_length"):

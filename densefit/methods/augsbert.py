@@ -98,7 +98,7 @@ def train_cross_encoder_on_gold(cfg: TrainConfig, queries, gold, pool, stages: S
         hard = sample_candidates(flat_q, [[d] for d in flat_d], pool, 2, cfg.seed + 1)
         rows = lambda: labelled_pairs(flat_q, flat_d, pool, negatives_per=2, hard=hard, seed=cfg.seed)  # noqa: E731
         ce, ce_info = get_cross_encoder(cfg.cross_encoder, cfg.model, rows, Path(cfg.out) / CROSS_ENCODER_DIR,
-                                        epochs=cfg.cross_encoder_epochs, max_steps=cfg.max_steps,
+                                        epochs=cfg.cross_encoder_epochs, max_steps=cfg.cross_encoder_steps,
                                         max_length=cfg.max_seq_length or 256, seed=cfg.seed)
         info.update(ce_info)
     return ce, ce_info

@@ -60,7 +60,7 @@ def pseudo_labels(cfg: TrainConfig, queries, positives, negatives, stages: Stage
         rows = lambda: labelled_pairs(queries, positives, positives, hard=[[n] for n in negatives],  # noqa: E731
                                       seed=cfg.seed)
         ce, ce_info = get_cross_encoder(cfg.cross_encoder, cfg.model, rows, Path(cfg.out) / CROSS_ENCODER_DIR,
-                                        epochs=cfg.cross_encoder_epochs, max_steps=cfg.max_steps,
+                                        epochs=cfg.cross_encoder_epochs, max_steps=cfg.cross_encoder_steps,
                                         max_length=cfg.max_seq_length or 256, seed=cfg.seed)
         info.update(ce_info)
     with stages.stage("label") as info:

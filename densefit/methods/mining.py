@@ -27,7 +27,11 @@ from densefit.console import say
 from densefit.errors import ConfigError, UnknownNameError
 
 INDEXES = ("auto", "exact", "hnsw")
-HNSW_FROM = 50_000
+# Exact search costs queries x documents; an HNSW graph costs about 0.3 ms per document to build. Measured
+# at 100k documents (bench/mining.py): exact top-50 for 500 queries 0.44 s, the graph 31 s. So the graph
+# only pays off for large query sets over large corpora.
+HNSW_FROM_DOCS = 50_000
+HNSW_FROM_QUERIES = 30_000
 REVIEW_FILE = "mined_false_negatives.jsonl"
 SAMPLE_SHOWN = 5
 
@@ -39,7 +43,7 @@ class MiningConfig:
     skip_top: int = field(default=0, metadata={"help": "Rank window: skip the top-k candidates."})
     margin: float | None = field(default=None, metadata={"help": "Drop candidates above positive - margin."})
     relative_margin: float | None = field(default=0.05, metadata={"help": "Drop above positive * (1 - margin)."})
-    index: str = field(default="auto", metadata={"help": "exact, hnsw, or auto (hnsw from 50,000 documents)."})
+    index: str = field(default="auto", metadata={"help": "exact, hnsw, or auto (hnsw from 30,000 queries and 50,000 documents)."})
     cross_encoder: str | None = field(default=None, metadata={"help": "CrossEncoder for rescoring candidates."})
     ce_margin: float = field(default=0.0, metadata={"help": "Drop when CE(neg) >= CE(positive) - ce_margin."})
     review: str | None = field(default=None, metadata={"help": "JSONL file for the dropped candidates."})
@@ -75,8 +79,10 @@ class MiningResult:
 
 # --------------------------------------------------------------------------- search
 
-def resolve_index(kind: str, n_docs: int) -> str:
-    return ("hnsw" if n_docs >= HNSW_FROM else "exact") if kind == "auto" else kind
+def resolve_index(kind: str, n_docs: int, n_queries: int) -> str:
+    if kind != "auto":
+        return kind
+    return "hnsw" if n_docs >= HNSW_FROM_DOCS and n_queries >= HNSW_FROM_QUERIES else "exact"
 
 
 def hnsw_topk(queries: np.ndarray, docs: np.ndarray, k: int, m: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -187,7 +193,7 @@ def mine(encoder, queries: list[str], positives: list[list[str]], corpus: list[s
     `doc_embeddings` (normalised, one row per corpus text) skips encoding the corpus again.
     """
     t0 = time.perf_counter()
-    index = resolve_index(cfg.index, len(corpus))
+    index = resolve_index(cfg.index, len(corpus), len(queries))
     say(f"mining: encoding {len(corpus) if doc_embeddings is None else 0} documents and {len(queries)} queries")
     d_emb = doc_embeddings if doc_embeddings is not None else encoder.encode(corpus, show_progress=len(corpus) > 5000)
     q_emb = encoder.encode(queries)

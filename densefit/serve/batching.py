@@ -83,12 +83,16 @@ class DynamicBatcher:
             await self.call_in_worker(last)
         self._executor.shutdown(wait=True)
 
-    async def submit(self, group: str, texts: Sequence[str], longest: int, payload: Any = None) -> Any:
+    def admit(self, n_texts: int) -> None:
+        """Raise the 429 (or 503 when closing) now if `n_texts` more would not be queued."""
         if self._closing:
             raise ServeError("unavailable", "the server is shutting down")
-        if self._depth + len(texts) > self.max_queue:
+        if self._depth + n_texts > self.max_queue:
             raise ServeError("overloaded", f"queue full: {self._depth} texts waiting, limit {self.max_queue} "
                              "(max_queue); retry later", retry_after=self.retry_after_s)
+
+    async def submit(self, group: str, texts: Sequence[str], longest: int, payload: Any = None) -> Any:
+        self.admit(len(texts))
         job = Job(group, texts, longest, payload, future=asyncio.get_running_loop().create_future())
         self._queue.append(job)
         self._set_depth(self._depth + len(texts))

@@ -13,7 +13,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from densefit.errors import ConfigError
+from densefit.errors import ConfigError, UnknownNameError
+from densefit.inference.select import BACKENDS
 
 ENV_PREFIX = "DENSEFIT_SERVE_"
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -38,10 +39,13 @@ class ServeConfig:
     host: str = _f("127.0.0.1", "Interface to bind (0.0.0.0 in a container).")
     port: int = _f(8000, "TCP port (SageMaker expects 8080).")
     api_key_env: str | None = _f(None, "Name of the environment variable holding the Bearer key (auth off if unset).")
-    precision: str = _f("auto", "auto|fp32|bf16|fp16 for encoding.")
-    threads: int | None = _f(None, "torch intra-op threads for the model (default: torch's choice, one per core).")
+    precision: str = _f("auto", "auto|fp32|bf16|fp16 for encoding (torch backend).")
+    backend: str = _f("auto", "auto|torch|onnx|onnx-int8|openvino|openvino-int8; auto uses an export in "
+                              "MODEL/exports/ only when its parity check passed and it was faster here.")
+    threads: int | None = _f(None, "Threads for the model, torch or exported (default: one per core).")
     max_batch_tokens: int = _f(8192, "Dynamic batching: most padded tokens (texts x longest) in one forward pass.")
-    max_wait_ms: float = _f(2.0, "Dynamic batching: longest a request waits for others to join its batch.")
+    max_wait_ms: float = _f(0.0, "Dynamic batching: longest a request waits for others to join its batch (0: "
+                                 "none; batches still form from requests that arrive while the model is busy).")
     max_queue: int = _f(512, "Most texts waiting for the model; beyond it requests get 429 with Retry-After.")
     max_body_bytes: int = _f(1_000_000, "Largest request body; larger gets 413.")
     max_inputs: int = _f(256, "Most texts in one request; more gets 422.")
@@ -64,6 +68,8 @@ class ServeConfig:
             raise ConfigError(f"threads must be >= 1, got {self.threads}")
         if self.max_wait_ms < 0:
             raise ConfigError(f"max_wait_ms must be >= 0, got {self.max_wait_ms}")
+        if self.backend not in BACKENDS:
+            raise UnknownNameError("backend", self.backend, BACKENDS)
         if self.compare_store and not self.compare_model:
             raise ConfigError("compare_store needs compare_model (the model that embedded it)")
 

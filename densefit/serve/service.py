@@ -103,6 +103,7 @@ class Service:
         self.require_loaded()
         texts = as_texts(raw_input)
         self.check_inputs(texts)
+        self.batcher.admit(len(texts))  # an overloaded server answers 429 before tokenising anything
         slot = self.engine.slot(model)
         texts, counts = self.engine.prepare(slot, texts)
         result = await self.batcher.submit(slot.name, texts, max(counts))
@@ -126,6 +127,7 @@ class Service:
         if filter is not None and not isinstance(filter, dict):
             raise ServeError("invalid", "filter must be an object of metadata field -> value")
         slot = self.engine.slot(model, for_search=True)
+        self.batcher.admit(1)
         texts, counts = self.engine.prepare(slot, [query], what="query")
         params = SearchParams(texts[0], k, filter or None, rerank)
         result = await self.batcher.submit(slot.name, texts, counts[0], payload=params)
@@ -135,10 +137,17 @@ class Service:
 
     def info(self) -> dict:
         slots = self.engine.slots.values()
-        return {"models": [{"name": s.name, "search": bool(s.store_uri)} for s in slots],
+        return {"models": [{"name": s.name, "search": bool(s.store_uri), "backend": backend_of(s.encoder)}
+                           for s in slots],
                 "primary": self.engine.primary, "reranker": self.engine.reranker_name,
                 "auth": self.cfg.api_key_env is not None, "max_k": self.cfg.max_k,
                 "ready": self.state.ready}
+
+
+def backend_of(encoder) -> str | None:
+    """'torch', or the export format ('openvino', 'onnx-int8', ...) the encoder runs."""
+    manifest = getattr(encoder, "manifest", None)
+    return manifest.get("format") if manifest else getattr(encoder, "backend", None)
 
 
 def truncate_dims(vectors: np.ndarray, dimensions: int | None) -> np.ndarray:

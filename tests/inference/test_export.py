@@ -14,6 +14,7 @@ from densefit.inference.export import ExportConfig, export_model, get_variant
 from densefit.inference.runtimes import MANIFEST, open_exported
 from densefit.models import load_model
 
+FORMATS = ("onnx", "onnx-int8", "openvino", "openvino-int8")
 TEXTS = ["get file status", "open and possibly create a file", "x", "a much longer text " * 12]
 
 
@@ -25,7 +26,7 @@ def exports(tiny_model, tmp_path_factory):
     root = tmp_path_factory.mktemp("exports")
     return {fmt: (root / fmt, export_model(ExportConfig(model=tiny_model, format=fmt, out=str(root / fmt),
                                                         eval=str(ir), sample=48, calibration=16)))
-            for fmt in ("onnx", "onnx-int8", "openvino-int8")}
+            for fmt in FORMATS}
 
 
 def test_onnx_export_matches_torch_embeddings(tiny_model, exports):
@@ -40,6 +41,14 @@ def test_onnx_export_matches_torch_embeddings(tiny_model, exports):
     assert manifest["parity"]["passed"] and manifest["parity"]["min_cosine"] > 0.9999
 
 
+def test_openvino_fp32_export_keeps_torch_numbers(tiny_model, exports):
+    folder, manifest = exports["openvino"]
+    reference = Encoder(load_model(tiny_model), precision="fp32").encode(TEXTS)
+    emb = open_exported(folder).encode(TEXTS)
+    assert (folder / "model.xml").is_file() and not (folder / "model.onnx").exists()
+    assert np.min(np.sum(emb * reference, axis=1)) > 0.9999 and manifest["parity"]["passed"]
+
+
 def test_graph_has_no_pooling_inputs_beyond_ids_and_mask(exports):
     import onnx
 
@@ -49,7 +58,7 @@ def test_graph_has_no_pooling_inputs_beyond_ids_and_mask(exports):
     assert [o.name for o in graph.output] == ["embedding"]
 
 
-@pytest.mark.parametrize("fmt", ["onnx", "onnx-int8", "openvino-int8"])
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_every_export_records_parity_speed_size_and_metric_delta(exports, fmt):
     folder, manifest = exports[fmt]
     on_disk = json.loads((folder / MANIFEST).read_text())
@@ -59,18 +68,18 @@ def test_every_export_records_parity_speed_size_and_metric_delta(exports, fmt):
     assert parity["docs_per_s"] > 0 and parity["torch_docs_per_s"] > 0 and parity["sample"] == 48
     assert parity["passed"] == (parity["min_cosine"] >= 0.999)
     assert abs(parity["retrieval"]["delta"] - (parity["retrieval"]["export"] - parity["retrieval"]["torch"])) < 1e-9
-    assert manifest["size_mb"] > 0 and manifest["precision"] == ("fp32" if fmt == "onnx" else "int8")
+    assert manifest["size_mb"] > 0 and manifest["precision"] == ("int8" if fmt.endswith("int8") else "fp32")
     emb = open_exported(folder).encode(TEXTS)
     assert emb.shape == (4, 32) and np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-4)
 
 
 def test_no_staging_folders_are_left_behind(exports):
     root = next(iter(exports.values()))[0].parent
-    assert sorted(p.name for p in root.iterdir()) == ["onnx", "onnx-int8", "openvino-int8"]
+    assert sorted(p.name for p in root.iterdir()) == sorted(FORMATS)
 
 
 def test_unknown_format_lists_the_valid_ones():
-    with pytest.raises(UnknownNameError, match="onnx, onnx-int8, openvino-int8"):
+    with pytest.raises(UnknownNameError, match="onnx, onnx-int8, openvino, openvino-int8"):
         get_variant("tensorrt")
 
 

@@ -44,3 +44,10 @@ def test_api_key_is_read_from_the_named_variable(monkeypatch):
 def test_compare_store_needs_its_model():
     with pytest.raises(ConfigError, match="compare_model"):
         ServeConfig(compare_store="stores/b")
+
+
+def test_unknown_backend_lists_the_valid_ones():
+    from densefit.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="openvino, openvino-int8, torch"):
+        ServeConfig(backend="tensorrt")

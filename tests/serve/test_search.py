@@ -78,3 +78,23 @@ def test_reranker_reorders_the_top_n_by_cross_encoder_score(reranked, store_a):
     assert all("retrieval_score" in h for h in body["hits"])
     plain = httpx.post(base + "/search", json={"query": "file lock", "k": 5, "rerank": False}).json()
     assert not plain["reranked"] and [h["id"] for h in plain["hits"]] == [h.id for h in candidates[:5]]
+
+
+def test_an_openvino_export_serves_the_same_hits(tiny_model, store_a, tmp_path):
+    """--backend openvino: the proven export answers /search with the torch model's hits and scores."""
+    import shutil
+
+    from densefit.index import Index
+    from densefit.inference.export import ExportConfig, export_model
+
+    model = shutil.copytree(tiny_model, tmp_path / "model")  # its exports/ must not reach other tests
+    export_model(ExportConfig(model=str(model), format="openvino", out=str(model / "exports" / "openvino"),
+                              sample=16, calibration=4))
+    with running(serve_cfg(str(model), store=store_a, backend="openvino")) as (base, _):
+        info = httpx.get(base + "/info").json()
+        body = httpx.post(base + "/search", json={"query": "file disk memory", "k": 5}).json()
+    assert info["models"][0]["backend"] == "openvino"
+    with Index.open(store_a) as idx:
+        want = idx.search("file disk memory", k=5)
+    assert [h["id"] for h in body["hits"]] == [h.id for h in want]
+    assert max(abs(h["score"] - w.score) for h, w in zip(body["hits"], want)) < 1e-4
