@@ -75,7 +75,7 @@ def pseudo_labels(cfg: TrainConfig, queries, positives, negatives, stages: Stage
     if weak_teacher(margins):
         say("[yellow]warning: the cross-encoder barely separates positives from negatives (mean margin "
             f"{info['margin_mean']:.3f}); MarginMSE on such labels can collapse the model (measured on man pages: "
-            "MRR@10 0.58 -> 0.10). Pass a trained cross-encoder with --cross-encoder, or use --method genq.[/yellow]")
+            "MRR@10 0.58 -> about 0.1). Pass a trained cross-encoder with --cross-encoder, or use --method genq.[/yellow]")
     return margins, ce_info
 
 

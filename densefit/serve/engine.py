@@ -181,7 +181,8 @@ class Engine:
         search_ms = (time.perf_counter() - start) * 1000
         start = time.perf_counter()
         hits = self._rerank(params, hits)
-        rerank_ms = (time.perf_counter() - start) * 1000 if self.reranker is not None else None
+        reranked = self.reranker is not None and any(p.rerank for p in params)
+        rerank_ms = (time.perf_counter() - start) * 1000 if reranked else None
         for n, i in enumerate(where):
             t = {**timing, "search_ms": search_ms}
             if rerank_ms is not None:

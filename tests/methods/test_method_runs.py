@@ -53,6 +53,7 @@ def test_gpl_trains_its_own_cross_encoder_and_uses_raw_margins(tiny_model, ir_se
     summary = _check_run(result, "gpl", ["load", "generate", "mine", "cross-encoder", "label", "train"])
     stages = {s["name"]: s for s in summary["method"]["stages"]}
     assert stages["cross-encoder"]["trained_here"] and stages["mine"]["retrievers"] == ["model", "bm25"]
+    assert stages["cross-encoder"]["steps"] == 5  # a full epoch of 80 rows: --max-steps 2 does not cap the teacher
     assert summary["loss"]["name"] == "margin-mse"
     assert (tmp_path / "run" / "cross-encoder" / "config.json").is_file()
 

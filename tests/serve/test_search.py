@@ -78,6 +78,7 @@ def test_reranker_reorders_the_top_n_by_cross_encoder_score(reranked, store_a):
     assert all("retrieval_score" in h for h in body["hits"])
     plain = httpx.post(base + "/search", json={"query": "file lock", "k": 5, "rerank": False}).json()
     assert not plain["reranked"] and [h["id"] for h in plain["hits"]] == [h.id for h in candidates[:5]]
+    assert "rerank_ms" not in plain["timings"]
 
 
 def test_an_openvino_export_serves_the_same_hits(tiny_model, store_a, tmp_path):
