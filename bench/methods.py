@@ -132,9 +132,16 @@ def run_entry(name: str, entry: Entry, ctx: Ctx, model: str) -> dict:
     result = run_training(cfg)
     train_s = time.perf_counter() - start
     metrics = (entry.evaluate or (lambda c, p: test_metrics(c, str(p))))(ctx, result.model_path)
-    stages = {s["name"]: s["seconds"] for s in result.summary.get("method", {}).get("stages", [])}
+    stage_list = result.summary.get("method", {}).get("stages", [])
+    stages = {s["name"]: s["seconds"] for s in stage_list}
     return {"condition": entry.condition, "metrics": metrics, "train_s": round(train_s, 1), "stages": stages,
-            "steps": result.summary["train"]["steps"]}
+            "steps": result.summary["train"]["steps"], "teacher": teacher_margins(stage_list)}
+
+
+def teacher_margins(stage_list: list[dict]) -> dict | None:
+    """GPL's pseudo-label statistics (cross-encoder logit margins), when the method has a label stage."""
+    label = next((s for s in stage_list if s["name"] == "label"), None)
+    return {k: label[k] for k in ("margin_mean", "margin_p5", "margin_p95", "negative_margins")} if label else None
 
 
 # --------------------------------------------------------------------------- report
@@ -145,7 +152,8 @@ def verdicts(results: dict, zero: dict) -> list[str]:
         if "error" in r:
             continue
         gain = r["metrics"]["mrr@10"] - zero["mrr@10"]
-        lines.append(f"- {name}: MRR@10 {gain:+.4f} vs zero-shot" + ("" if gain > 0 else " — **does not beat zero-shot**"))
+        lines.append(f"- {name}: MRR@10 {gain:+.4f} vs zero-shot" + ("" if gain > 0 else " — **does not beat zero-shot**")
+                     + teacher_note(r.get("teacher")))
     sup, mined = results.get("supervised", {}), results.get("supervised+mined", {})
     if "metrics" in sup and "metrics" in mined:
         ok = mined["metrics"]["mrr@10"] > sup["metrics"]["mrr@10"]
@@ -158,6 +166,24 @@ def verdicts(results: dict, zero: dict) -> list[str]:
         lines.append(f"- target: a corpus-only method gains >= +{TARGET_CORPUS_GAIN} MRR@10 over zero-shot: "
                      f"**{'met' if ok else 'NOT met'}** (best: {best}, {gain:+.4f})")
     return lines
+
+
+def teacher_note(t: dict | None) -> str:
+    if not t:
+        return ""
+    return (f"; its cross-encoder's logit margins: mean {t['margin_mean']:.3f} (p5 {t['margin_p5']:.3f}, p95 "
+            f"{t['margin_p95']:.3f}), the mined negative preferred in {t['negative_margins']} pairs"
+            + (": a teacher with no signal, and MarginMSE towards zero margins collapses the model"
+               if abs(t["margin_mean"]) < 0.1 else ""))
+
+
+def provenance(results: dict) -> str:
+    """Which command produced which rows (with --only, the other rows come from earlier runs)."""
+    by: dict[str, list[str]] = {}
+    for name, r in results.items():
+        by.setdefault(r.get("command", "an earlier run (command not recorded)"), []).append(name)
+    return "\n".join(f"  - {', '.join(names)}: `{cmd}`" if cmd.startswith(".venv") else f"  - {', '.join(names)}: {cmd}"
+                     for cmd, names in by.items())
 
 
 def section(report: dict, command: str) -> str:
@@ -177,7 +203,8 @@ def section(report: dict, command: str) -> str:
     return f"""{BEGIN}
 ## Methods: man pages, MiniLM-L6, each method under its own data condition
 
-- command: `{command}`
+- command: `{command}`; rows by the command that produced them:
+{provenance(report['results'])}
 - date: {report['date']}
 - machine: {machine()}{'; shared with other jobs during the run' if report['shared'] else ''}
 - data: man-page set, {report['test_queries']} test queries against all {report['documents']} documents; scored at
@@ -227,7 +254,12 @@ def main() -> None:
     parser.add_argument("--out", default="bench-out/methods")
     parser.add_argument("--model", default="default")
     parser.add_argument("--shared", action="store_true", help="note in the doc that the machine was shared")
+    parser.add_argument("--doc-only", action="store_true", help="rewrite the doc section from OUT/results.json")
     args = parser.parse_args()
+    if args.doc_only:
+        write_section(section(json.loads((Path(args.out) / "results.json").read_text()),
+                              ".venv/bin/python bench/methods.py --doc-only"))
+        return
     start = time.perf_counter()
     out = Path(args.out)
     data, small = build_data(out, args.quick)
@@ -236,9 +268,11 @@ def main() -> None:
     print(f"zero-shot {zero}  bm25 {bm25}", flush=True)
     names = [n for n in (args.only.split(",") if args.only else ENTRIES) if n]
     results = {}
+    command = ".venv/bin/python bench/methods.py" + (
+        f" --only {args.only}" if args.only else "") + (" --shared" if args.shared else "")
     for name in names:
         try:
-            results[name] = run_entry(name, ENTRIES[name], ctx, args.model)
+            results[name] = {**run_entry(name, ENTRIES[name], ctx, args.model), "command": command}
         except Exception as exc:  # noqa: BLE001 - one failing method must not hide the others' figures
             results[name] = {"condition": ENTRIES[name].condition, "error": f"{type(exc).__name__}: {exc}"}
         print(name, json.dumps(results[name]), flush=True)
@@ -247,8 +281,6 @@ def main() -> None:
               "test_queries": n_queries, "documents": n_docs, "total_s": time.perf_counter() - start,
               "shared": args.shared}
     (out / "results.json").write_text(json.dumps(report, indent=2))
-    command = ".venv/bin/python bench/methods.py" + (
-        f" --only {args.only}" if args.only else "") + (" --shared" if args.shared else "")
     text = section(report, command)
     print(text)
     if not args.quick:

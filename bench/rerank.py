@@ -1,6 +1,6 @@
 """Serve-time reranking: quality and latency of the bi-encoder stage and of the cross-encoder stage.
 
-    flock /tmp/densefit-bench.lock .venv/bin/python bench/rerank.py        # 200 test queries, N = 10 and 30
+    .venv/bin/python bench/rerank.py --queries 100        # 100 test queries, N = 10 and 30
     .venv/bin/python bench/rerank.py --quick                               # smoke: 20 queries, 20 CE steps
 
 1. The man-page IR set. No pretrained reranker is reachable offline, so a cross-encoder is trained here
@@ -190,7 +190,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="20 queries, 20 CE steps, N = 10 only, no doc")
     p.add_argument("--queries", type=int, default=200, help="test queries (a seeded sample)")
     p.add_argument("--top-n", default="10,30", help="comma-separated bi-encoder depths to rerank")
-    p.add_argument("--ce-steps", type=int, default=400, help="cross-encoder training steps (batch 16)")
+    p.add_argument("--ce-steps", type=int, default=63, help="cross-encoder training steps (batch 16; 63 = 1 epoch)")
     p.add_argument("--retrain", action="store_true", help="train the cross-encoder again")
     p.add_argument("--out", default="bench-out/rerank")
     args = p.parse_args()
@@ -206,7 +206,7 @@ def main() -> None:
     depths = [10] if args.quick else [int(n) for n in args.top_n.split(",")]
     results = [measure(store, ce["path"], n, queries, qrels) for n in depths]
     (out / "results.json").write_text(json.dumps({"ce": ce, "results": results}, indent=1))
-    command = "python bench/rerank.py " + " ".join(sys.argv[1:])
+    command = ".venv/bin/python bench/rerank.py " + " ".join(sys.argv[1:])
     text = section(results, ce, len(qids), command.strip()).replace("{corpus}", f"{len(test.corpus):,}")
     print(text)
     if not args.quick:

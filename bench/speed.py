@@ -287,8 +287,12 @@ not a speed-up (so the man-page MRR@10 check "fast mode within 0.01 of fp32" is 
 numerics are identical). Stock `encode` already sorts by length and runs close to the fp32 roofline at
 128 tokens, so the fp32 paths (torch, ONNX Runtime) cannot be several times faster; only int8 could, and
 int8 of MiniLM costs quality (min cosine about 0.99 for ONNX dynamic int8 and for NNCF static int8), so
-no int8 path qualifies at cosine >= 0.999 and `backend="auto"` does not pick it. The ONNX paths cut the
-single-query latency (no sentence-transformers overhead per call) but not to 5 ms here. The issue's
+no int8 path qualifies at cosine >= 0.999 and `backend="auto"` does not pick it. Tried on man-page
+documents and not kept (min cosine / speed vs torch): NNCF static int8 with the FFN-output MatMuls left
+in fp32, with and without the MIXED preset or SmoothQuant (0.9906 / 0.9906 / 0.9882); ONNX Runtime's
+transformer optimizer (fused LayerNorm/GELU, 0.72x in fp32) plus dynamic int8 (0.9874, 1.04x). The
+exported paths (ONNX, OpenVINO) cut the single-query latency (no per-operator eager overhead on tiny
+inputs), which is what serving uses (see the serving section). The issue's
 targets assume an AMX machine (bf16 matmul 5x fp32); there `auto` picks bf16 and these figures differ.
 GPU paths (bf16/fp16 autocast, SDPA) are correct by construction but were not run: no GPU was lent.
 {END}"""
