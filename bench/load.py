@@ -380,6 +380,7 @@ async def soak(port: int, pid: int, queries: list[str], rate: float, seconds: fl
 
 
 PROBES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
+PROBE_PAUSE_S = 3.0
 
 
 def sustainable_rate(port: int, queries: list[str], peak: float, args) -> dict:
@@ -390,6 +391,7 @@ def sustainable_rate(port: int, queries: list[str], peak: float, args) -> dict:
     for f in PROBES:
         s = asyncio.run(open_loop(port, queries, peak * f, args.probe_s, f"probe {f:.1f}x peak ({peak * f:.0f}/s)"))
         probes.append(s.summary())
+        time.sleep(PROBE_PAUSE_S)  # let queues, sockets and the client settle before the next rate
         if set(probes[-1]["statuses"]) == {"200"} and probes[-1]["p99_ms"] <= args.slo_p99_ms:
             return {"rate": peak * f, "fraction": f, "probes": probes}
     return {"rate": peak * PROBES[-1], "fraction": PROBES[-1], "probes": probes, "slo_missed": True}
@@ -610,7 +612,7 @@ def main() -> None:
     ensure_export(args.backend)
     print(f"store: {info}", flush=True)
     ours = run_densefit(store, queries, args)
-    peer = None if args.no_peer else run_peer(store, queries, args, ours["capacity"]["throughput_ok"])
+    peer = None if args.no_peer else run_peer(store, queries, args, ours["sustainable"]["rate"])
     result = json.dumps({"densefit": ours, "peer": peer, "store": info, "args": vars(args)}, indent=1)
     (CACHE / "last-run.json").write_text(result)
     print(f"results: {CACHE / 'last-run.json'}")
