@@ -51,7 +51,8 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     app.state.service = service
     app.state.metrics = metrics
     install_handlers(app)
-    app.add_middleware(Gate, metrics=metrics, max_body_bytes=cfg.max_body_bytes, key=key)
+    app.add_middleware(Gate, metrics=metrics, max_body_bytes=cfg.max_body_bytes, key=key,
+                       shed=lambda: service.batcher.admit(1))
     _api_routes(app, service)
     _ops_routes(app, service, metrics)
     _page_routes(app)

@@ -1,13 +1,17 @@
 """One pure-ASGI middleware in front of every route: metrics, auth and the body-size limit.
 
-Order: time the request; check the key (401); reject a body over the limit
-(413), by Content-Length when given, else by reading at most limit + 1 bytes.
+Order: time the request; check the key (401); shed a queued route while the
+model's queue is full (429, before FastAPI parses anything: under overload a
+rejection must stay cheap, or rejecting alone saturates the event loop); reject
+a body over the limit (413), by Content-Length when given, else by reading at
+most limit + 1 bytes.
 Errors are rendered by `errors.error_response`, the same as inside the routes.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from densefit.serve.auth import KeyCheck, is_public
 from densefit.serve.errors import ServeError, error_response
@@ -28,9 +32,16 @@ def _too_large(size: str, limit: int) -> ServeError:
     return ServeError("too_large", f"request body is {size} bytes; the limit is {limit} (max_body_bytes)")
 
 
+# the routes whose requests wait in the model's queue
+QUEUED_PATHS = frozenset({"/search", "/v1/embeddings", "/invocations"})
+
+
 class Gate:
-    def __init__(self, app, *, metrics: ServeMetrics, max_body_bytes: int, key: KeyCheck | None) -> None:
-        self.app, self.metrics, self.limit, self.key = app, metrics, max_body_bytes, key
+    """`shed()` raises the queue-full ServeError (429) when one more queued request would not fit."""
+
+    def __init__(self, app, *, metrics: ServeMetrics, max_body_bytes: int, key: KeyCheck | None,
+                 shed: Callable[[], None] | None = None) -> None:
+        self.app, self.metrics, self.limit, self.key, self.shed = app, metrics, max_body_bytes, key, shed
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -56,6 +67,8 @@ class Gate:
         """Raise for a missing key or an oversized body; return the receive callable to use."""
         if self.key is not None and not is_public(scope["path"]):
             self.key.check(scope["headers"])
+        if self.shed is not None and scope["method"] == "POST" and scope["path"] in QUEUED_PATHS:
+            self.shed()
         length = _content_length(scope["headers"])
         if length is not None:
             if length > self.limit:

@@ -56,3 +56,14 @@ def test_readiness_flips_when_the_backend_fails_and_recovers(tiny_model):
             emb.weight = weight
         assert httpx.post(base + "/v1/embeddings", json={"input": "file disk memory"}).status_code == 200
         assert httpx.get(base + "/readyz").status_code == 200
+
+
+def test_the_loaded_heap_is_frozen_out_of_the_collector(tiny_model):
+    """After warm-up the long-lived objects are frozen: full GC passes (which stalled the event loop for
+    ~200 ms each under load, docs/benchmarks.md) no longer walk them."""
+    import gc
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    with running(serve_cfg(tiny_model)):
+        assert gc.get_freeze_count() > 10_000  # torch and the model alone are far more objects than this

@@ -113,8 +113,14 @@ def test_queue_full_gets_429_with_retry_after(tiny_model):
         over = post(base, {"input": "file"})
         assert over.status_code == 429 and over.headers["Retry-After"] == "1"
         assert "queue full" in message(over)
+        # shed at the gate, before FastAPI reads the body: even a malformed one gets the 429, not a 422
+        for path in ("/search", "/invocations", "/v1/embeddings"):
+            shed = post(base, b"{not json", path=path)
+            assert shed.status_code == 429 and shed.headers["Retry-After"] == "1", path
+        assert httpx.get(base + "/healthz").status_code == 200  # liveness is never shed
         for t in threads:
             t.join()
         assert results == [200] * MAX_QUEUE
         metrics = httpx.get(base + "/metrics").text
-        assert 'densefit_requests_total{route="/v1/embeddings",status="429"} 1.0' in metrics
+        assert 'densefit_requests_total{route="/v1/embeddings",status="429"} 2.0' in metrics
+        assert 'densefit_requests_total{route="/search",status="429"} 1.0' in metrics
