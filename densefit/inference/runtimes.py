@@ -65,8 +65,11 @@ class ExportedEncoder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
-        lengths = token_lengths(self.tokenizer, texts, self.max_length)
-        batches = list(length_batches(lengths, batch_size or self.batch_size))
+        size = batch_size or self.batch_size
+        if len(texts) <= size:  # one batch (a server's usual case): no need to sort, skip a tokenizer pass
+            batches = [np.arange(len(texts))]
+        else:
+            batches = list(length_batches(token_lengths(self.tokenizer, texts, self.max_length), size))
         for idx in _progress(batches, show_progress):
             out[idx] = self._run(padded_batch(self.tokenizer, [texts[i] for i in idx], self.max_length))
         return out

@@ -73,7 +73,7 @@ def tokenized(tokenizer, sentences: list[str], max_length: int):
 def _arguments(cfg: TrainConfig, out: Path, precision: str):
     from transformers import TrainingArguments
 
-    from densefit.train.run import device_is_cuda
+    from densefit.train.run import cpu_device_kwargs, device_is_cuda
 
     return TrainingArguments(
         output_dir=str(out / "mlm-checkpoints"), num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
@@ -81,6 +81,7 @@ def _arguments(cfg: TrainConfig, out: Path, precision: str):
         warmup_steps=cfg.warmup_ratio, seed=cfg.seed, data_seed=cfg.seed, bf16=precision == "bf16",
         fp16=precision == "fp16", save_strategy="no", logging_steps=cfg.logging_steps, logging_first_step=True,
         report_to="none", dataloader_num_workers=0, dataloader_pin_memory=device_is_cuda(),
+        **cpu_device_kwargs(precision),
     )
 
 

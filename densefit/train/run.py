@@ -51,6 +51,17 @@ def device_is_cuda() -> bool:
     return training_device() == "cuda"
 
 
+def cpu_device_kwargs(precision: str) -> dict:
+    """TrainingArguments for CPU runs: transformers 5 refuses bf16 without a GPU unless told it is on CPU,
+    and CPU DDP (torchrun / accelerate launch) needs gloo. Shared by every trainer densefit builds."""
+    if device_is_cuda():
+        return {}
+    kwargs = {"use_cpu": True} if precision == "bf16" else {}
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        kwargs.update(use_cpu=True, ddp_backend="gloo")
+    return kwargs
+
+
 def _save_steps(cfg: TrainConfig) -> tuple[str, int]:
     steps = cfg.save_steps or cfg.eval_steps
     return ("steps", steps) if steps else ("epoch", 0)
@@ -88,10 +99,7 @@ def build_arguments(cfg: TrainConfig, out: Path, precision: str, in_batch_negati
     )
     if save_steps:
         kwargs["save_steps"] = save_steps
-    if not device_is_cuda() and precision == "bf16":
-        kwargs["use_cpu"] = True  # transformers 5 refuses bf16 without a GPU unless told it is on CPU
-    if not device_is_cuda() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        kwargs.update(use_cpu=True, ddp_backend="gloo")  # CPU DDP under torchrun / accelerate launch
+    kwargs.update(cpu_device_kwargs(precision))
     if evaluate:
         kwargs.update(eval_steps=cfg.eval_steps, metric_for_best_model=f"eval_{best_metric}", greater_is_better=True)
     return SentenceTransformerTrainingArguments(**kwargs)

@@ -58,9 +58,9 @@ def test_job_writes_every_row_once_in_input_order(tiny_model, tmp_path):
 def test_resume_after_sigkill_has_no_duplicates_and_no_gaps(tiny_model, tmp_path):
     data, out = texts_file(tmp_path / "in.jsonl", 1200), tmp_path / "e.parquet"
     cmd = [sys.executable, "-c", "from densefit.cli.app import main; main()", "encode", "--model", tiny_model, "--input", str(data),
-           "--out", str(out), "--chunk-size", "8", "--batch-size", "8", "--backend", "torch"]
+           "--out", str(out), "--chunk-size", "8", "--batch-size", "8", "--backend", "torch", "--precision", "fp32"]
     cfg = EncodeJobConfig(model=tiny_model, input=str(data), out=str(out), chunk_size=8, batch_size=8,
-                          backend="torch")
+                          backend="torch", precision="fp32")  # auto is bf16 on CPUs with AVX512-BF16
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     deadline = time.monotonic() + 120
