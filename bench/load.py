@@ -404,20 +404,34 @@ def rss_baseline(samples: list[tuple[float, float]], warm_s: float) -> tuple[flo
     return float(np.median(early)), float(max(late))
 
 
-def recovery_seconds(phase: Phase, baseline_p50_ms: float) -> float | None:
-    """First second (from the start of the phase) whose p50 is within 1.5x (+5 ms) of the 1x baseline
-    and from which on no second has a 429 or a slow p50."""
+RECOVERY_WINDOW_S = 5
+
+
+def per_second(phase: Phase, baseline_p50_ms: float) -> list[tuple[int, float, int]]:
+    """(second, p50 ms of its 200s, answers that were not 200) for each second of the phase."""
     by_second: dict[int, list[tuple[float, int]]] = {}
     for start, lat, status in phase.records:
         by_second.setdefault(int(start), []).append((lat * 1000, status))
+    return [(sec, float(np.median([lat for lat, s in rows if s == 200] or [np.inf])),
+             sum(s != 200 for _, s in rows)) for sec, rows in sorted(by_second.items())]
+
+
+def recovery_seconds(phase: Phase, baseline_p50_ms: float, window: int = RECOVERY_WINDOW_S) -> float | None:
+    """Start of the first `window`-second span from which every later span (stepping by 1 s) answers
+    only 200s with a p50 within 1.5x (+5 ms) of the 1x baseline. Spans rather than single seconds: at 1x a
+    Poisson burst can give one second a slow median, and the 1x phase itself is run through the same
+    check (its result is printed next to this one) to show the rule does not fail on steady load."""
+    by_second: dict[int, list[tuple[float, int]]] = {}
+    for start, lat, status in phase.records:
+        by_second.setdefault(int(start), []).append((lat * 1000, status))
+    last = max(by_second, default=-1)
     good = {}
-    for sec, rows in by_second.items():
+    for sec in range(0, last - window + 2):
+        rows = [r for t in range(sec, sec + window) for r in by_second.get(t, [])]
         ok = [lat for lat, s in rows if s == 200]
-        good[sec] = bool(ok) and all(s == 200 for _, s in rows) and \
-            float(np.median(ok)) <= 1.5 * baseline_p50_ms + 5
-    seconds = sorted(good)
-    for i, sec in enumerate(seconds):
-        if all(good[s] for s in seconds[i:]):
+        good[sec] = bool(ok) and len(ok) == len(rows) and float(np.median(ok)) <= 1.5 * baseline_p50_ms + 5
+    for sec in sorted(good):
+        if all(good[t] for t in good if t >= sec):
             return float(sec)
     return None
 
@@ -434,11 +448,15 @@ def run_densefit(store: str, queries: list[str], args) -> dict:
         out["closed"] = [asyncio.run(closed_loop(port, queries, args.clients * m, args.phase_s,
                                                  f"closed {m}x ({args.clients * m} clients)")).summary()
                          for m in (1, 2, 5)]
-        out["open"] = [asyncio.run(open_loop(port, queries, cap * m, args.phase_s, f"open {m}x ({cap * m:.0f}/s)"))
-                       .summary() for m in (1, 2, 5)]
+        opened = [asyncio.run(open_loop(port, queries, cap * m, args.phase_s, f"open {m}x ({cap * m:.0f}/s)"))
+                  for m in (1, 2, 5)]
+        out["open"] = [p.summary() for p in opened]
         back = asyncio.run(open_loop(port, queries, cap, args.recovery_s, f"back to 1x ({cap:.0f}/s)"))
         out["recovery"] = back.summary()
-        out["recovery_s"] = recovery_seconds(back, out["open"][0]["p50_ms"])
+        base = out["open"][0]["p50_ms"]
+        out["recovery_s"] = recovery_seconds(back, base)
+        out["recovery_check_on_1x_s"] = recovery_seconds(opened[0], base)  # the rule on steady load: expect 0
+        out["recovery_series"] = per_second(back, base)
         out["soak"], out["rss_samples"] = asyncio.run(soak(port, proc.pid, queries, cap, args.soak_s))
         out["rss_warm_s"] = min(60.0, args.soak_s / 10)
         out["slo_p99_ms"] = args.slo_p99_ms
@@ -490,8 +508,8 @@ def verdicts(d: dict) -> dict[str, bool]:
     one, above = d["open"][0], d["open"][1:] + d["closed"][1:]
     base, peak = rss_baseline(d["rss_samples"], d["rss_warm_s"])
     return {
-        "no errors at 1x (open and closed loop)": all(set(p["statuses"]) == {"200"} and not p["client_dropped"]
-                                                      for p in (one, d["closed"][0])),
+        "no errors at 1x (open loop, closed loop and the soak)": all(
+            set(p["statuses"]) == {"200"} and not p["client_dropped"] for p in (one, d["closed"][0], d["soak"])),
         "above capacity: only 429s, no 5xx": all(set(p["statuses"]) <= {"200", "429"} for p in above),
         "429s answered fast (p99 <= 50 ms)": all(not (p["p99_429_ms"] > 50) for p in above),
         "latency recovers within 30 s back at 1x": d["recovery_s"] is not None and d["recovery_s"] <= 30,
@@ -560,7 +578,11 @@ def section(d: dict, peer: dict | None, store: dict, command: str, load_avg: tup
 {head}
 {chr(10).join(lines)}
 
-Recovery back at 1x after 5x: {'%.0f s' % d['recovery_s'] if d['recovery_s'] is not None else 'not within the phase'}.
+Recovery back at 1x after 5x: {'%.0f s' % d['recovery_s'] if d['recovery_s'] is not None else 'not within the phase'}
+(first {RECOVERY_WINDOW_S}-s span from which every span has only 200s and p50 <= 1.5x the 1x p50 + 5 ms; the same rule on
+the steady 1x phase gives {'%.0f s' % d['recovery_check_on_1x_s'] if d['recovery_check_on_1x_s'] is not None else 'no recovery'}).
+Per-second p50 back at 1x, ms: {', '.join('%.0f' % p50 + ('!' * bool(bad)) for _, p50, bad in d['recovery_series'])}
+(! = a second with a non-200 answer).
 RSS over the soak ({len(rss)} samples over {d['soak']['seconds']:.0f} s): post-warm-up (median of the first
 {d['rss_warm_s']:.0f} s) {base:.0f} MB, peak after it {late_peak:.0f} MB, {rss[-1][1]:.0f} MB at the end. Right after start-up
 and the first light phases it was {d['rss_after_start_mb']:.0f} MB: the overload phases grow the heap (larger
@@ -588,7 +610,8 @@ def main() -> None:
     p.add_argument("--slo-p99-ms", type=float, default=100.0,
                    help="p99 latency bound that defines the sustainable capacity (the 1x rate)")
     p.add_argument("--probe-s", type=float, default=None, help="seconds per capacity probe (default 10; 3 quick)")
-    p.add_argument("--max-queue", type=int, default=64, help="server --max-queue (429 beyond it)")
+    p.add_argument("--max-queue", type=int, default=128,
+                   help="server --max-queue (429 beyond it); 128 texts is about 0.4 s of work at this throughput")
     p.add_argument("--max-wait-ms", type=float, default=0.0, help="server --max-wait-ms")
     p.add_argument("--threads", type=int, default=None, help="server --threads (default: torch's choice)")
     p.add_argument("--backend", default="openvino",
