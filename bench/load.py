@@ -407,13 +407,18 @@ def rss_baseline(samples: list[tuple[float, float]], warm_s: float) -> tuple[flo
 RECOVERY_WINDOW_S = 5
 
 
-def per_second(phase: Phase, baseline_p50_ms: float) -> list[tuple[int, float, int]]:
-    """(second, p50 ms of its 200s, answers that were not 200) for each second of the phase."""
-    by_second: dict[int, list[tuple[float, int]]] = {}
+def by_second(phase: Phase) -> dict[int, list[tuple[float, int]]]:
+    """{second from the phase start: [(latency ms, status), ...]} by scheduled send time."""
+    out: dict[int, list[tuple[float, int]]] = {}
     for start, lat, status in phase.records:
-        by_second.setdefault(int(start), []).append((lat * 1000, status))
+        out.setdefault(int(start), []).append((lat * 1000, status))
+    return out
+
+
+def per_second(phase: Phase) -> list[tuple[int, float, int]]:
+    """(second, p50 ms of its 200s, answers that were not 200) for each second of the phase."""
     return [(sec, float(np.median([lat for lat, s in rows if s == 200] or [np.inf])),
-             sum(s != 200 for _, s in rows)) for sec, rows in sorted(by_second.items())]
+             sum(s != 200 for _, s in rows)) for sec, rows in sorted(by_second(phase).items())]
 
 
 def recovery_seconds(phase: Phase, baseline_p50_ms: float, window: int = RECOVERY_WINDOW_S) -> float | None:
@@ -421,13 +426,11 @@ def recovery_seconds(phase: Phase, baseline_p50_ms: float, window: int = RECOVER
     only 200s with a p50 within 1.5x (+5 ms) of the 1x baseline. Spans rather than single seconds: at 1x a
     Poisson burst can give one second a slow median, and the 1x phase itself is run through the same
     check (its result is printed next to this one) to show the rule does not fail on steady load."""
-    by_second: dict[int, list[tuple[float, int]]] = {}
-    for start, lat, status in phase.records:
-        by_second.setdefault(int(start), []).append((lat * 1000, status))
-    last = max(by_second, default=-1)
+    seconds = by_second(phase)
+    last = max(seconds, default=-1)
     good = {}
     for sec in range(0, last - window + 2):
-        rows = [r for t in range(sec, sec + window) for r in by_second.get(t, [])]
+        rows = [r for t in range(sec, sec + window) for r in seconds.get(t, [])]
         ok = [lat for lat, s in rows if s == 200]
         good[sec] = bool(ok) and len(ok) == len(rows) and float(np.median(ok)) <= 1.5 * baseline_p50_ms + 5
     for sec in sorted(good):
@@ -456,7 +459,7 @@ def run_densefit(store: str, queries: list[str], args) -> dict:
         base = out["open"][0]["p50_ms"]
         out["recovery_s"] = recovery_seconds(back, base)
         out["recovery_check_on_1x_s"] = recovery_seconds(opened[0], base)  # the rule on steady load: expect 0
-        out["recovery_series"] = per_second(back, base)
+        out["recovery_series"] = per_second(back)
         out["soak"], out["rss_samples"] = asyncio.run(soak(port, proc.pid, queries, cap, args.soak_s))
         out["rss_warm_s"] = min(60.0, args.soak_s / 10)
         out["slo_p99_ms"] = args.slo_p99_ms
