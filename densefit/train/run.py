@@ -53,7 +53,8 @@ def device_is_cuda() -> bool:
 
 def cpu_device_kwargs(precision: str) -> dict:
     """TrainingArguments for CPU runs: transformers 5 refuses bf16 without a GPU unless told it is on CPU,
-    and CPU DDP (torchrun / accelerate launch) needs gloo. Shared by every trainer densefit builds."""
+    and CPU DDP (torchrun / accelerate launch) needs gloo. Used by the sentence-transformers trainer and
+    MLM; the cross-encoder trainer (GPL, AugSBERT) always trains in fp32 and does not take these yet."""
     if device_is_cuda():
         return {}
     kwargs = {"use_cpu": True} if precision == "bf16" else {}
