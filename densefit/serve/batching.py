@@ -24,14 +24,18 @@ from densefit.serve.errors import ServeError
 
 @dataclass
 class Job:
-    """One request's texts; `longest` is its longest text in tokens; `payload` is for the runner."""
+    """One request's texts and their token counts (`lengths`, one per text); `payload` is for the runner."""
 
     group: str
     texts: Sequence[str]
-    longest: int
+    lengths: Sequence[int]
     payload: Any = None
     arrived: float = field(default_factory=time.perf_counter)
     future: asyncio.Future | None = None
+
+    @property
+    def longest(self) -> int:
+        return max(self.lengths, default=0)
 
 
 @dataclass
@@ -91,9 +95,12 @@ class DynamicBatcher:
             raise ServeError("overloaded", f"queue full: {self._depth} texts waiting, limit {self.max_queue} "
                              "(max_queue); retry later", retry_after=self.retry_after_s)
 
-    async def submit(self, group: str, texts: Sequence[str], longest: int, payload: Any = None) -> Any:
+    async def submit(self, group: str, texts: Sequence[str], lengths: Sequence[int], payload: Any = None) -> Any:
+        """Queue `texts` (with their token counts) and wait for the runner's result for them."""
+        if len(lengths) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(lengths)} token counts")
         self.admit(len(texts))
-        job = Job(group, texts, longest, payload, future=asyncio.get_running_loop().create_future())
+        job = Job(group, texts, lengths, payload, future=asyncio.get_running_loop().create_future())
         self._queue.append(job)
         self._set_depth(self._depth + len(texts))
         self._wake.set()

@@ -108,7 +108,7 @@ class Service:
         self.batcher.admit(len(texts))  # an overloaded server answers 429 before tokenising anything
         slot = self.engine.slot(model)
         texts, counts = self.engine.prepare(slot, texts)
-        result = await self.batcher.submit(slot.name, texts, max(counts))
+        result = await self.batcher.submit(slot.name, texts, counts)
         return slot.name, truncate_dims(result["vectors"], dimensions), sum(counts)
 
     async def openai_embeddings(self, req) -> dict:
@@ -132,7 +132,7 @@ class Service:
         self.batcher.admit(1)
         texts, counts = self.engine.prepare(slot, [query], what="query")
         params = SearchParams(texts[0], k, filter or None, rerank)
-        result = await self.batcher.submit(slot.name, texts, counts[0], payload=params)
+        result = await self.batcher.submit(slot.name, texts, counts, payload=params)
         reranked = bool(rerank and self.engine.reranker is not None)
         return {"model": slot.name, "query": query, "k": k, "reranked": reranked, "hits": result["hits"],
                 "timings": result["timings"]}

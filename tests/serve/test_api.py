@@ -56,6 +56,15 @@ def test_embeddings_raw_base64_and_dimensions(server, reference):
     assert too_wide.status_code == 422 and "33" in too_wide.json()["error"]["message"]
 
 
+def test_mixed_lengths_run_in_separate_passes_and_keep_their_order(server, reference):
+    base, _ = server
+    long = " ".join(["process signal mutex file disk"] * 12)
+    texts = ["lock", long, "file disk", long + " again", "mutex"]
+    r = httpx.post(base + "/v1/embeddings", json={"input": texts, "encoding_format": "float"})
+    got = np.array([d["embedding"] for d in r.json()["data"]])
+    np.testing.assert_allclose(got, reference.encode(texts), atol=1e-5)
+
+
 def test_token_id_inputs_are_refused_with_the_fix(server):
     base, _ = server
     r = httpx.post(base + "/v1/embeddings", json={"input": [101, 2054]})
