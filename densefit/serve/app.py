@@ -52,7 +52,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     app.state.metrics = metrics
     install_handlers(app)
     app.add_middleware(Gate, metrics=metrics, max_body_bytes=cfg.max_body_bytes, key=key,
-                       shed=lambda: service.batcher.admit(1))
+                       shed=lambda in_flight: service.batcher.admit(1, in_flight=in_flight))
     _api_routes(app, service)
     _ops_routes(app, service, metrics)
     _page_routes(app)

@@ -87,13 +87,17 @@ class DynamicBatcher:
             await self.call_in_worker(last)
         self._executor.shutdown(wait=True)
 
-    def admit(self, n_texts: int) -> None:
-        """Raise the 429 (or 503 when closing) now if `n_texts` more would not be queued."""
+    def admit(self, n_texts: int, in_flight: int = 0) -> None:
+        """Raise the 429 (or 503 when closing) now if `n_texts` more would not be queued.
+
+        `in_flight`: requests already let in but not answered (the HTTP gate's count); each holds at
+        least one text, queued or about to be, so the larger of it and the depth is what is waiting."""
         if self._closing:
             raise ServeError("unavailable", "the server is shutting down")
-        if self._depth + n_texts > self.max_queue:
-            raise ServeError("overloaded", f"queue full: {self._depth} texts waiting, limit {self.max_queue} "
-                             "(max_queue); retry later", retry_after=self.retry_after_s)
+        waiting = max(self._depth, in_flight)
+        if waiting + n_texts > self.max_queue:
+            raise ServeError("overloaded", f"queue full: {waiting} texts waiting or in progress, limit "
+                             f"{self.max_queue} (max_queue); retry later", retry_after=self.retry_after_s)
 
     async def submit(self, group: str, texts: Sequence[str], lengths: Sequence[int], payload: Any = None) -> Any:
         """Queue `texts` (with their token counts) and wait for the runner's result for them."""

@@ -1,8 +1,8 @@
 """One pure-ASGI middleware in front of every route: metrics, auth, load shedding and the body-size limit.
 
 Order: time the request; check the key (401); shed a queued route while the
-model's queue is full (429, before FastAPI routes or parses anything, so a
-rejection stays cheap under overload); reject a body over the limit (413), by
+model's queue is full, counting the requests already let in (429, before FastAPI
+routes or parses anything, so a rejection stays cheap under overload); reject a body over the limit (413), by
 Content-Length when given, else by reading at most limit + 1 bytes.
 Errors are rendered by `errors.error_response`, the same as inside the routes.
 """
@@ -36,17 +36,24 @@ QUEUED_PATHS = frozenset({"/search", "/v1/embeddings", "/invocations"})
 
 
 class Gate:
-    """`shed()` raises the queue-full ServeError (429) when one more queued request would not fit."""
+    """`shed(in_flight)` raises the queue-full ServeError (429) when one more queued request would not fit.
+
+    `in_flight` counts the queued routes' requests admitted and not yet answered: being parsed, waiting
+    in the model's queue, in the running batch, or being serialised. Under overload the event loop can
+    fall behind, and requests that passed this gate but have not reached the queue yet would otherwise
+    pile up unseen: the queue's depth alone lets every open connection in.
+    """
 
     def __init__(self, app, *, metrics: ServeMetrics, max_body_bytes: int, key: KeyCheck | None,
-                 shed: Callable[[], None] | None = None) -> None:
+                 shed: Callable[[int], None] | None = None) -> None:
         self.app, self.metrics, self.limit, self.key, self.shed = app, metrics, max_body_bytes, key, shed
+        self.in_flight = 0
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start, status = time.perf_counter(), [500]
+        start, status, counted = time.perf_counter(), [500], False
 
         async def send_and_record(message) -> None:
             if message["type"] == "http.response.start":
@@ -54,20 +61,30 @@ class Gate:
             await send(message)
 
         try:
-            receive = await self._admit(scope, receive)
+            self._check_key_and_load(scope)
+            counted = self._queued(scope)
+            self.in_flight += counted
+            receive = await self._admit_body(scope, receive)
         except ServeError as err:
             await error_response(err)(scope, receive, send_and_record)
         else:
             await self.app(scope, receive, send_and_record)
         finally:
+            self.in_flight -= counted
             self.metrics.observe_request(scope["path"], status[0], time.perf_counter() - start)
 
-    async def _admit(self, scope, receive):
-        """Raise for a missing key or an oversized body; return the receive callable to use."""
+    def _queued(self, scope) -> bool:
+        return scope["method"] == "POST" and scope["path"] in QUEUED_PATHS
+
+    def _check_key_and_load(self, scope) -> None:
+        """Raise for a missing key (401), or for a queued route while the queue is full (429)."""
         if self.key is not None and not is_public(scope["path"]):
             self.key.check(scope["headers"])
-        if self.shed is not None and scope["method"] == "POST" and scope["path"] in QUEUED_PATHS:
-            self.shed()
+        if self.shed is not None and self._queued(scope):
+            self.shed(self.in_flight)
+
+    async def _admit_body(self, scope, receive):
+        """Raise for an oversized body; return the receive callable to use."""
         length = _content_length(scope["headers"])
         if length is not None:
             if length > self.limit:
