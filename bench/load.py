@@ -47,7 +47,7 @@ BEGIN, END = "<!-- LOAD:BEGIN -->", "<!-- LOAD:END -->"
 CACHE = Path(os.environ.get("DENSEFIT_CACHE", Path.home() / ".cache" / "densefit")) / "bench-load"
 TEXT_CHARS = 1000
 JITTER = 0.01
-MAX_CONNECTIONS = 256
+MAX_CONNECTIONS = 1024  # above the server's queue, so that overload meets the server's 429s, not this cap
 
 
 # --------------------------------------------------------------------------- the store
@@ -194,7 +194,8 @@ class Phase:
         pct = (lambda a, q: float(np.percentile(a, q)) if len(a) else float("nan"))
         return {"name": self.name, "seconds": self.seconds, "offered": self.offered,
                 "throughput_ok": len(ok) / self.seconds, "p50_ms": pct(ok, 50), "p95_ms": pct(ok, 95),
-                "p99_ms": pct(ok, 99), "p99_429_ms": pct(rej, 99), "statuses": statuses,
+                "p99_ms": pct(ok, 99), "max_ms": float(ok.max()) if len(ok) else float("nan"),
+                "p99_429_ms": pct(rej, 99), "statuses": statuses,
                 "client_dropped": self.client_dropped}
 
 
@@ -374,9 +375,17 @@ async def soak(port: int, pid: int, queries: list[str], rate: float, seconds: fl
             samples.append((time.perf_counter() - t0, rss_mb(pid)))
             await asyncio.sleep(min(5.0, seconds / 20))
 
+    steal = stolen_cpu_s()
     phase, _ = await asyncio.gather(open_loop(port, queries, rate, seconds, "soak (1x open loop)"), sampler())
     samples.append((time.perf_counter() - t0, rss_mb(pid)))
-    return phase.summary(), samples
+    return {**phase.summary(), "cpu_steal_s": stolen_cpu_s() - steal}, samples
+
+
+def stolen_cpu_s() -> float:
+    """CPU seconds the hypervisor gave to other guests (all cores; 0 where the OS does not report it)."""
+    import psutil
+
+    return float(getattr(psutil.cpu_times(), "steal", 0.0))
 
 
 PROBES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
@@ -508,13 +517,16 @@ def run_peer(store: str, queries: list[str], args, densefit_capacity: float) -> 
 
 
 def verdicts(d: dict) -> dict[str, bool]:
-    one, above = d["open"][0], d["open"][1:] + d["closed"][1:]
+    one, five, above = d["open"][0], d["open"][2], d["open"][1:] + d["closed"][1:]
     base, peak = rss_baseline(d["rss_samples"], d["rss_warm_s"])
     return {
         "no errors at 1x (open loop, closed loop and the soak)": all(
             set(p["statuses"]) == {"200"} and not p["client_dropped"] for p in (one, d["closed"][0], d["soak"])),
-        "above capacity: only 429s, no 5xx": all(set(p["statuses"]) <= {"200", "429"} for p in above),
-        "429s answered fast (p99 <= 50 ms)": all(not (p["p99_429_ms"] > 50) for p in above),
+        "above capacity: only 429s, no 5xx, and the server (not the client) sheds at open 5x": all(
+            set(p["statuses"]) <= {"200", "429"} for p in above) and "429" in five["statuses"]
+            and not five["client_dropped"],
+        "429s answered fast (p99 <= 50 ms)": five["p99_429_ms"] <= 50 and all(
+            not (p["p99_429_ms"] > 50) for p in above),
         "latency recovers within 30 s back at 1x": d["recovery_s"] is not None and d["recovery_s"] <= 30,
         f"RSS within 10% of post-warm-up over the soak (peak {peak:.0f} MB vs {base:.0f} MB)": peak <= 1.10 * base,
         "target: single-query /search p50 <= 15 ms": d["single"]["p50_ms"] <= 15,
@@ -529,7 +541,7 @@ def row(p: dict) -> str:
     st = ", ".join(f"{k}: {v}" for k, v in sorted(p["statuses"].items()))
     drop = f", client-dropped {p['client_dropped']}" if p.get("client_dropped") else ""
     return (f"| {p['name']} | {p['throughput_ok']:.0f} | {p['p50_ms']:.1f} | {p['p95_ms']:.1f} | "
-            f"{p['p99_ms']:.1f} | {p['p99_429_ms']:.1f} | {st}{drop} |")
+            f"{p['p99_ms']:.1f} | {p['max_ms']:.0f} | {p['p99_429_ms']:.1f} | {st}{drop} |")
 
 
 def machine() -> str:
@@ -541,7 +553,8 @@ def machine() -> str:
 
 
 def section(d: dict, peer: dict | None, store: dict, command: str, load_avg: tuple) -> str:
-    head = "| phase | ok q/s | p50 ms | p95 ms | p99 ms | p99 of 429s ms | statuses |\n|---|---|---|---|---|---|---|"
+    head = ("| phase | ok q/s | p50 ms | p95 ms | p99 ms | max ms | p99 of 429s ms | statuses |\n"
+            "|---|---|---|---|---|---|---|---|")
     ours = [d["single"], d["capacity"], *d["sustainable"]["probes"], *d["closed"], *d["open"], d["recovery"],
             d["soak"]]
     lines = [row(p) for p in ours]
@@ -576,7 +589,7 @@ def section(d: dict, peer: dict | None, store: dict, command: str, load_avg: tup
   open loop = Poisson arrivals, latency counted from the scheduled send time
 - capacity: the closed-loop peak ({d['capacity']['throughput_ok']:.0f} q/s) is where Poisson arrivals queue without
   bound, so 1x is the **sustainable** rate: stepping down from the peak, the first open-loop rate whose p99 stays
-  within {d['slo_p99_ms']:.0f} ms with no errors: **{sus['rate']:.0f} q/s** ({sus['fraction']:.1f}x the peak{', SLO never met' if sus.get('slo_missed') else ''})
+  within {d['slo_p99_ms']:.0f} ms with no errors over a {sus['probes'][0]['seconds']:.0f}-s probe: **{sus['rate']:.0f} q/s** ({sus['fraction']:.1f}x the peak{', SLO never met' if sus.get('slo_missed') else ''})
 
 {head}
 {chr(10).join(lines)}
@@ -586,6 +599,8 @@ Recovery back at 1x after 5x: {'%.0f s' % d['recovery_s'] if d['recovery_s'] is 
 the steady 1x phase gives {'%.0f s' % d['recovery_check_on_1x_s'] if d['recovery_check_on_1x_s'] is not None else 'no recovery'}).
 Per-second p50 back at 1x, ms: {', '.join('%.0f' % p50 + ('!' * bool(bad)) for _, p50, bad in d['recovery_series'])}
 (! = a second with a non-200 answer).
+CPU time stolen by the hypervisor during the soak: {d['soak']['cpu_steal_s']:.1f} s of
+{d['soak']['seconds'] * (os.cpu_count() or 1):.0f} core-seconds; the soak's slowest answer took {d['soak']['max_ms']:.0f} ms.
 RSS over the soak ({len(rss)} samples over {d['soak']['seconds']:.0f} s): post-warm-up (median of the first
 {d['rss_warm_s']:.0f} s) {base:.0f} MB, peak after it {late_peak:.0f} MB, {rss[-1][1]:.0f} MB at the end. Right after start-up
 and the first light phases it was {d['rss_after_start_mb']:.0f} MB: the overload phases grow the heap (larger
@@ -612,9 +627,12 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=16, help="closed-loop clients that define 1x concurrency")
     p.add_argument("--slo-p99-ms", type=float, default=100.0,
                    help="p99 latency bound that defines the sustainable capacity (the 1x rate)")
-    p.add_argument("--probe-s", type=float, default=None, help="seconds per capacity probe (default 10; 3 quick)")
+    p.add_argument("--probe-s", type=float, default=None,
+                   help="seconds per capacity probe (default 30: 10 s of Poisson traffic missed the rarer bursts "
+                        "that a 10-minute soak meets; 3 with --quick)")
     p.add_argument("--max-queue", type=int, default=128,
-                   help="server --max-queue (429 beyond it); 128 texts is about 0.4 s of work at this throughput")
+                   help="server --max-queue (429 beyond it); 128 texts is about 0.3 s of work at this throughput, "
+                        "a bound for a latency SLO (the server's default, 512, suits throughput)")
     p.add_argument("--max-wait-ms", type=float, default=0.0, help="server --max-wait-ms")
     p.add_argument("--threads", type=int, default=None, help="server --threads (default: torch's choice)")
     p.add_argument("--backend", default="openvino",
@@ -632,7 +650,10 @@ def main() -> None:
     args.phase_s = args.phase_s or (4.0 if quick else 20.0)
     args.recovery_s = args.recovery_s or (8.0 if quick else 40.0)
     args.soak_s = args.soak_s or (10.0 if quick else 600.0)
-    args.probe_s = args.probe_s or (3.0 if quick else 10.0)
+    args.probe_s = args.probe_s or (3.0 if quick else 30.0)
+    if args.max_queue >= MAX_CONNECTIONS:
+        raise SystemExit(f"--max-queue {args.max_queue} must stay below the client's {MAX_CONNECTIONS} connections, "
+                         "or overload is cut by the client and the server's 429s are never tested")
     load_avg = os.getloadavg()
     store, queries, info = build_store(args.docs)
     ensure_export(args.backend)
