@@ -46,7 +46,8 @@ class ServeConfig:
     max_batch_tokens: int = _f(8192, "Dynamic batching: most padded tokens (texts x longest) in one forward pass.")
     max_wait_ms: float = _f(0.0, "Dynamic batching: longest a request waits for others to join its batch (0: "
                                  "none; batches still form from requests that arrive while the model is busy).")
-    max_queue: int = _f(512, "Most texts waiting for the model; beyond it requests get 429 with Retry-After.")
+    max_queue: int = _f(512, "Most texts waiting for the model (requests let in and not yet answered count too); "
+                        "beyond it requests get 429 with Retry-After. Lower it to bound the wait under overload.")
     max_body_bytes: int = _f(1_000_000, "Largest request body; larger gets 413.")
     max_inputs: int = _f(256, "Most texts in one request; more gets 422.")
     max_input_chars: int = _f(20_000, "Longest text in characters; with truncation off, longer gets 422.")

@@ -1,9 +1,10 @@
 """What the server runs: the model(s), their stores, the optional reranker, and one batch at a time.
 
 `Engine.run(jobs)` is the dynamic batcher's runner: it embeds every text of the
-batch in the fewest padded tokens (texts of similar length share a forward pass), then answers the search jobs with one
-`search_vectors` call per (model, filter), then reranks all their candidates
-with one CrossEncoder call. It runs in the batcher's single model thread.
+batch in the fewest padded tokens (texts of similar length share a forward
+pass), then answers the search jobs with one `search_vectors` call per
+(model, filter), then reranks all their candidates with one CrossEncoder call.
+It runs in the batcher's single model thread.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """One pure-ASGI middleware in front of every route: metrics, auth, load shedding and the body-size limit.
 
 Order: time the request; check the key (401); shed a queued route while the
-model's queue is full, counting the requests already let in (429, before FastAPI
-routes or parses anything, so a rejection stays cheap under overload); reject a body over the limit (413), by
-Content-Length when given, else by reading at most limit + 1 bytes.
+model's queue is full, counting the requests already let in (429, before
+FastAPI routes or parses anything, so a rejection stays cheap under overload);
+reject a body over the limit (413), by Content-Length when given, else by
+reading at most limit + 1 bytes.
 Errors are rendered by `errors.error_response`, the same as inside the routes.
 """
 
