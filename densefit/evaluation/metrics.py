@@ -2,9 +2,11 @@
 
 Pure numpy + stdlib. Definitions follow ranx's defaults, which follow trec_eval:
 
-* A *run* maps query id -> {doc id: score}; higher scores rank first. Ties are broken by
-  doc id ascending, so results never depend on dict order (ranx and trec_eval break ties
-  their own ways; give unique scores if you need to match them exactly).
+* A *run* maps query id -> {doc id: score}; higher scores rank first. Ties count against
+  the relevant documents: every non-relevant doc with the same score ranks ahead of them,
+  and tied relevant docs follow each other by doc id ascending. Crediting ties to the
+  relevant doc would inflate lexical baselines, whose many zero scores tie (ranx and
+  trec_eval break ties their own ways; give unique scores if you need to match them).
 * *Qrels* map query id -> {doc id: graded relevance}. A doc is relevant when its grade is
   > 0; binary metrics ignore the grade beyond that, nDCG/DCG use it as the gain.
 * Only queries in the qrels with at least one relevant doc are evaluated. Such a query
@@ -126,9 +128,10 @@ def _relevant_ranks(
 ) -> list[tuple[int, float]]:
     """(rank, grade) of each relevant doc the run retrieved; ranks start at 1.
 
-    The ranking is by score descending, ties broken by doc id ascending, so a doc's rank is
-    1 + the number of docs with a higher score or the same score and a smaller id. Counting
-    that for the (few) relevant docs is much cheaper than sorting the whole ranking.
+    The ranking is by score descending and ties count against the relevant docs, so a relevant
+    doc's rank is 1 + the number of docs with a higher score, + the non-relevant docs with the
+    same score, + the relevant docs with the same score and a smaller id. Counting that for
+    the (few) relevant docs is much cheaper than sorting the whole ranking.
     """
     scores = _scores(doc_scores, query_id)
     ranks = []
@@ -137,7 +140,8 @@ def _relevant_ranks(
             score = float(doc_scores[doc_id])
             ahead = int(np.count_nonzero(scores > score))
             if np.count_nonzero(scores == score) > 1:
-                ahead += sum(other < doc_id for other, s in zip(doc_scores, scores.tolist()) if s == score)
+                ahead += sum(other != doc_id and (other not in grades or other < doc_id)
+                             for other, s in zip(doc_scores, scores.tolist()) if s == score)
             ranks.append((ahead + 1, grade))
     return ranks
 

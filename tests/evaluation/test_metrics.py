@@ -240,11 +240,18 @@ def test_mean_is_over_queries_with_a_relevant_doc_only():
     assert retrieval_metrics(run, qrels, ks=(1,))["hit@1"] == pytest.approx(1 / 3)
 
 
-def test_ties_are_broken_by_doc_id_ascending():
+def test_ties_count_against_the_relevant_document():
     run = {"q": {"c": 1.0, "b": 1.0, "a": 1.0, "z": 2.0}}
-    per_query = per_query_metrics(run, {"q": {"b": 1}}, ks=(1, 2, 3))
-    assert per_query["mrr@3"]["q"] == pytest.approx(1 / 3)  # z, a, b, c
-    assert per_query["hit@2"]["q"] == 0.0
+    per_query = per_query_metrics(run, {"q": {"b": 1}}, ks=(1, 3, 4))
+    assert per_query["mrr@3"]["q"] == 0.0  # z, then the tied non-relevant a and c, then b
+    assert per_query["mrr@4"]["q"] == pytest.approx(1 / 4)
+    both = per_query_metrics(run, {"q": {"b": 1, "c": 1}}, ks=(4,))
+    assert both["precision@4"]["q"] == 0.5 and both["mrr@4"]["q"] == pytest.approx(1 / 3)  # z, a, b, c
+
+
+def test_a_zero_score_lexical_run_gets_no_credit_from_ties():
+    run = {"q": {f"d{i}": 0.0 for i in range(50)}}
+    assert retrieval_metrics(run, {"q": {"d0": 1}}, ks=(10,))["mrr@10"] == 0.0
 
 
 def test_integer_and_numpy_scores_are_accepted():
