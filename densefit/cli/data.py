@@ -43,7 +43,7 @@ def check(
 @build_app.command("manpages")
 def build_manpages_cmd(
     out: Path = typer.Option(..., "--out", help="Folder for the BEIR-style set (corpus, queries, qrels)."),
-    test_queries: int = typer.Option(500, help="Queries in the test split (at least 500)."),
+    test_queries: int = typer.Option(500, help="Queries in the test split (at least 300)."),
     dev_queries: int = typer.Option(50, help="Queries in the dev split, for checkpoint selection."),
 ) -> None:
     """Linux man pages (Debian manpages + manpages-dev): query = NAME description, doc = the page."""
@@ -86,3 +86,30 @@ def build_bible_parallel_cmd(
 
     path = build_bible_parallel(out, source=source, target=target, train=train, test=test, seed=seed)
     typer.echo(f"{source} -> {target} parallel data: {path}/train.tsv, test set: {path}/test")
+
+
+# Retrieval sets of the multi-domain quality benchmark (bench/quality.py): NAME -> (module:function, what it is).
+DOMAIN_SETS = {
+    "pydocs": ("pydocs:build_pydocs_sections", "Python library docs (python3.11-doc): section heading -> section text."),
+    "pyapi": ("pydocs:build_pydocs_api", "Python API reference (python3.11-doc): dotted name -> its description."),
+    "debref": ("debref:build_debref", "Debian Reference (en, es, de): section heading -> section text."),
+    "chatterbot": ("chatterbot:build_chatterbot", "chatterbot-corpus (28 languages): question -> answer."),
+}
+
+
+def _domain_command(name: str, target: str, doc: str):
+    def command(out: Path = typer.Option(..., "--out", help="Folder for the BEIR-style set (train/dev/test split "
+                                                             "by document).")) -> None:
+        import importlib
+
+        module, func = target.split(":")
+        summary = getattr(importlib.import_module(f"densefit.data.builders.{module}"), func)(out)
+        typer.echo(f"{summary.docs} documents, {summary.queries} queries {summary.split_sizes} -> {summary.out_dir} "
+                   f"({summary.seconds:.1f}s)")
+
+    command.__doc__ = doc
+    build_app.command(name)(command)
+
+
+for _name, (_target, _doc) in DOMAIN_SETS.items():
+    _domain_command(_name, _target, _doc)

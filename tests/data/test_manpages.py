@@ -233,7 +233,7 @@ def test_apt_failure_retries_with_private_lists_and_reports_stderr(
 
 
 def test_too_few_test_queries_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(DensefitError, match="at least 500"):
+    with pytest.raises(DensefitError, match="at least 300"):
         build_manpages(tmp_path / "out", cache_dir=tmp_path / "cache", test_queries=100)
 
 

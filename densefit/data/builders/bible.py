@@ -158,20 +158,23 @@ def _take(refs: list[str], counts: dict[str, int]) -> dict[str, list[str]]:
 
 def build_bible_retrieval(out: str | os.PathLike, *, query: str = "KJV", corpus: str = "WEB",
                           queries: int = 1000, dev_queries: int = 100, corpus_size: int | None = 5000,
-                          seed: int = 0, cache_dir: str | os.PathLike | None = None) -> Path:
+                          train_queries: int = 0, seed: int = 0,
+                          cache_dir: str | os.PathLike | None = None) -> Path:
     """A BEIR folder: each query is a verse in `query`; its one relevant document is that verse in `corpus`.
 
-    The corpus holds the test and dev verses plus distractors up to `corpus_size` (None: every verse).
+    The corpus holds the test, dev and train verses plus distractors up to `corpus_size` (None: every
+    verse). Each verse is in one split only, so no test verse is ever trained on.
     """
     q_verses, c_verses = (bible_verses(n, cache_dir=cache_dir) for n in (query, corpus))
     refs = aligned_refs(q_verses, c_verses, seed)
     size = len(refs) if corpus_size is None else corpus_size
-    split = _take(refs, {"test": queries, "dev": dev_queries,
-                         "rest": max(0, size - queries - dev_queries)})
+    counts = {"test": queries, "dev": dev_queries, "train": train_queries}
+    split = _take(refs, {**counts, "rest": max(0, size - sum(counts.values()))})
     docs = [r for part in split.values() for r in part]
+    named = [s for s in counts if counts[s]]
     return write_beir(out, {r: {"text": c_verses[r], "ref": r} for r in sorted(docs)},
-                      {f"q.{r}": q_verses[r] for s in ("test", "dev") for r in split[s]},
-                      {s: {f"q.{r}": {r: 1} for r in split[s]} for s in ("test", "dev")})
+                      {f"q.{r}": q_verses[r] for s in named for r in split[s]},
+                      {s: {f"q.{r}": {r: 1} for r in split[s]} for s in named})
 
 
 def build_bible_parallel(out: str | os.PathLike, *, source: str = "KJV", target: str = "SpaRV",

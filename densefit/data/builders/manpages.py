@@ -31,7 +31,7 @@ from densefit.data.builders.debian import cache_root, fetch_debian_tree
 from densefit.errors import DensefitError
 
 PACKAGES = ("manpages", "manpages-dev")
-MIN_TEST_QUERIES = 500
+MIN_TEST_QUERIES = 300  # the multi-domain benchmark's floor (bench/quality.py)
 OWN_DATA_HINT = ("run densefit with your own data instead: "
                  "`densefit train --train pairs.jsonl --eval my_ir_set/`; see README 'Your own data'")
 
