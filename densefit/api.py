@@ -43,12 +43,13 @@ def run_training(cfg: TrainConfig, callbacks: list | None = None) -> FitResult:
     return run_method(cfg, callbacks=callbacks)
 
 
-def fit(model: str = "default", train_data: str | Path = "", *, loss: str | None = None, epochs: float = 1.0,
-        batch_size: int = 32, learning_rate: float = 5e-5, eval_data: str | Path | None = None,
+def fit(model: str = "default", train_data: str | Path = "", *, loss: str | None = None, epochs: float | None = None,
+        batch_size: int | None = None, learning_rate: float | None = None, eval_data: str | Path | None = None,
         out: str | Path = "runs/densefit", callbacks: list | None = None, method: str = "auto",
         **options: Any) -> FitResult:
     """Fine-tune `model` on `train_data` (or `corpus=...`) with `method` (auto: chosen from the data);
-    evaluates on `eval_data` before and after (Finetuner-style call)."""
+    evaluates on `eval_data` before and after (Finetuner-style call). Settings left at None are planned by
+    the recipe (query-document pairs under method auto) or take sentence-transformers' defaults."""
     cfg = TrainConfig(model=model, train=str(train_data), method=method, loss=loss, epochs=epochs,
                       batch_size=batch_size, learning_rate=learning_rate, eval=str(eval_data) if eval_data else None, out=str(out),
                       **options)

@@ -43,10 +43,19 @@ class TrainConfig:
     strict: bool = _f(False, "Treat empty texts and duplicate rows as errors instead of dropping them.")
     loss: str | None = _f(None, "Loss; by default it follows from the data format.")
     matryoshka_dims: list[int] = _f([], "Wrap the loss in Matryoshka with these dimensions, e.g. 384,256,128,64.")
-    epochs: float = _f(1.0, "Number of passes over the training data.")
+    epochs: float | None = _f(None, "Number of passes over the training data (default: the recipe plans it from the "
+                                    "data and --budget; 1 outside the recipe).")
     max_steps: int = _f(-1, "Stop after this many optimizer steps (overrides epochs when > 0).")
-    batch_size: int = _f(32, "Pairs per batch; with MNR, larger batches give more in-batch negatives.")
-    learning_rate: float = _f(5e-5, "Peak learning rate (AdamW).")
+    batch_size: int | None = _f(None, "Pairs per batch; with MNR, larger batches give more in-batch negatives "
+                                      "(default: 32).")
+    learning_rate: float | None = _f(None, "Peak learning rate (AdamW) (default: the recipe's, 5e-5 outside it).")
+    budget: str | None = _f(None, "Time budget of the recipe (--method auto on query-document pairs), e.g. 10m, 1h, "
+                                  "90s; default: about 2.5x the cost of one plain epoch.")
+    dev_queries: int | None = _f(None, "Recipe: training queries held out as a dev split to pick the checkpoint and "
+                                       "the shipped model (default: 10% of the queries, 30-200; 0: none). Unused "
+                                       "when --eval has a dev split.")
+    ship: str = _f("best", "Recipe: best (the best on dev of base, merged and tuned; never worse than the base) or "
+                           "tuned (always the fine-tuned model).")
     warmup_ratio: float = _f(0.1, "Fraction of steps for linear learning-rate warm-up.")
     max_seq_length: int | None = _f(None, "Truncate texts to this many tokens (default: the model's own limit).")
     seed: int = _f(0, "Random seed for initialisation, shuffling and sampling.")
@@ -73,7 +82,8 @@ class TrainConfig:
     corpus: str | None = _f(None, "Documents for corpus-only methods and mining: a BEIR folder, a .txt file (one per "
                                   "line) or a table with a text column.")
     explain: bool = _f(False, "Print why the method was chosen and why each alternative was not.")
-    mine: bool = _f(False, "Mine hard negatives from --corpus (else the training documents) with the base model.")
+    mine: bool | None = _f(None, "Mine hard negatives from --corpus (else the training documents) with the base "
+                                 "model (default: on in the recipe, off elsewhere; --no-mine turns it off).")
     mine_negatives: int = _f(1, "Hard negatives mined per query.")
     mine_depth: int = _f(50, "Candidates retrieved per query before the false-negative filters.")
     mine_skip_top: int = _f(0, "Rank window: never take the top-k candidates (likely unlabelled positives).")
@@ -116,9 +126,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (self.batch_size >= 1, "batch_size must be >= 1"),
-            (self.learning_rate > 0, "learning_rate must be > 0"),
-            (self.epochs > 0 or self.max_steps > 0, "set epochs > 0 or max_steps > 0"),
+            (self.batch_size is None or self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.learning_rate is None or self.learning_rate > 0, "learning_rate must be > 0"),
+            (self.epochs is None or self.epochs > 0 or self.max_steps > 0, "set epochs > 0 or max_steps > 0"),
+            (self.dev_queries is None or self.dev_queries >= 0, "dev_queries must be >= 0"),
+            (self.ship in SHIP_CHOICES, f"ship must be one of {', '.join(SHIP_CHOICES)}"),
             (0 <= self.warmup_ratio < 1, "warmup_ratio must be in [0, 1)"),
             (self.eval_steps >= 0 and self.save_steps >= 0, "eval_steps and save_steps must be >= 0"),
             (self.mine_negatives >= 1 and self.mine_depth >= 1 and self.mine_skip_top >= 0,
@@ -131,6 +143,8 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        if self.budget is not None:
+            parse_duration(self.budget, "budget")
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: Any) -> "TrainConfig":
@@ -146,6 +160,28 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def settled(self, **planned: Any) -> "TrainConfig":
+        """A copy where every setting left to the recipe is decided: `planned` values, else STOCK_DEFAULTS.
+
+        A value the user gave always wins over both."""
+        open_fields = {k: v for k, v in {**STOCK_DEFAULTS, **planned}.items() if getattr(self, k) is None}
+        return dataclasses.replace(self, **open_fields)
+
+
+def parse_duration(text: str, what: str) -> float:
+    """'90s', '10m', '1.5h' or a plain number of seconds -> seconds; anything else is a ConfigError."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError(f"{what} '{text}' is not a duration; write it like 90s, 10m or 1.5h")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+SHIP_CHOICES = ("best", "tuned")
+# What a setting left open becomes outside the recipe: sentence-transformers' own training defaults.
+STOCK_DEFAULTS: dict[str, Any] = {"epochs": 1.0, "learning_rate": 5e-5, "batch_size": 32, "mine": False}
 
 
 @dataclass

@@ -23,9 +23,9 @@ EXAMPLES = 3
 @dataclass
 class DemoConfig:
     out: Path = Path("demo-out")
-    epochs: float = 2.0
-    batch_size: int = 32
-    learning_rate: float = 1e-4
+    epochs: float | None = None          # None: the same recipe `densefit train` plans, no demo-only tuning
+    batch_size: int | None = None
+    learning_rate: float | None = None
     precision: str = "auto"
     model: str = "default"
     max_seq_length: int | None = None
@@ -90,8 +90,8 @@ def run_demo(cfg: DemoConfig) -> dict:
     say("[bold]2/4[/bold] BM25 baseline")
     t = time.perf_counter()
     bm25 = evaluate_run(bm25_run(test), test, seconds=time.perf_counter() - t).metrics
-    say("[bold]3/4[/bold] zero-shot evaluation, then MNR fine-tuning")
-    train_cfg = TrainConfig(model=cfg.model, train=str(data_dir), eval=str(data_dir), out=str(out), loss="mnr",
+    say("[bold]3/4[/bold] zero-shot evaluation, then fine-tuning with densefit's defaults")
+    train_cfg = TrainConfig(model=cfg.model, train=str(data_dir), eval=str(data_dir), out=str(out),
                             epochs=cfg.epochs, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
                             precision=cfg.precision, max_seq_length=cfg.max_seq_length)
     fit = run_training(train_cfg)

@@ -10,13 +10,13 @@ import typer
 
 def demo(
     out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for report.json, model/ and the data."),
-    epochs: float = typer.Option(2.0, help="Training epochs over the man-page training pairs."),
-    batch_size: int = typer.Option(32, help="MNR batch size."),
-    learning_rate: float = typer.Option(1e-4, "--lr", help="Peak learning rate."),
+    epochs: Optional[float] = typer.Option(None, help="Training epochs (default: the recipe's plan, as in train)."),
+    batch_size: Optional[int] = typer.Option(None, help="MNR batch size (default: the recipe's)."),
+    learning_rate: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default: the recipe's)."),
     precision: str = typer.Option("auto", help="auto|fp32|bf16|fp16."),
     max_seq_length: Optional[int] = typer.Option(None, help="Token limit (default: the model's own, 256)."),
 ) -> None:
-    """Build the man-page set, evaluate BM25 and zero-shot MiniLM, fine-tune with MNR, compare."""
+    """Build the man-page set, evaluate BM25 and zero-shot MiniLM, fine-tune with train's defaults, compare."""
     from densefit.demo import DemoConfig, run_demo
 
     run_demo(DemoConfig(out=out, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,

@@ -87,11 +87,12 @@ RULES: tuple[Rule, ...] = (
          lambda f: f"only {f.rows} labelled pairs (< {SMALL_LABELLED}) plus {f.corpus_docs} documents: "
                    "AugSBERT (cross-encoder labels silver pairs)"),
     Rule("supervised", lambda f: _pairs_only(f) and f.corpus_docs > 0,
-         lambda f: f"{f.rows} pairs and a corpus of {f.corpus_docs} documents: MNR plus mined hard negatives",
-         lambda f: {"mine": True}),
+         lambda f: f"{f.rows} pairs and a corpus of {f.corpus_docs} documents: the recipe (MNR, hard negatives "
+                   "mined from the corpus, dev-picked checkpoint, never worse than the base)"),
     Rule("supervised", _pairs_only,
-         lambda f: f"{f.rows} pairs without negatives: MNR with in-batch negatives "
-                   "(add --corpus FILE to mine hard negatives)"),
+         lambda f: f"{f.rows} pairs without negatives: the recipe (MNR, hard negatives mined from the training "
+                   "documents, dev-picked checkpoint, never worse than the base; add --corpus FILE to mine "
+                   "from all your documents)"),
     Rule("tsdae", lambda f: f.kind is None and f.corpus_docs > 0 and f.symmetric,
          lambda f: f"only documents ({f.corpus_docs}), symmetric search ({_ratio(f)}): TSDAE"),
     Rule("gpl", lambda f: f.kind is None and f.corpus_docs > 0,
@@ -194,10 +195,20 @@ def run(cfg: TrainConfig, callbacks: list | None = None):
     from densefit.methods.common import method_reason
     from densefit.methods.registry import run_method
 
-    choice = choose(inspect_inputs(cfg))
+    facts = inspect_inputs(cfg)
+    choice = choose(facts)
     say(f"method: {choice.method} ({choice.reason})")
     if cfg.explain:
         explain(choice)
     chosen = dataclasses.replace(cfg, method=choice.method, **choice.overrides)
     with method_reason(f"auto: {choice.reason}"):
+        if uses_recipe(choice, facts):
+            from densefit.methods import recipe
+
+            return recipe.run(chosen, callbacks=callbacks)
         return run_method(chosen, callbacks=callbacks, announce=False)
+
+
+def uses_recipe(choice: Choice, facts: Facts) -> bool:
+    """Query-document pairs without negatives get the planned recipe (densefit/methods/recipe.py)."""
+    return choice.method == "supervised" and _pairs_only(facts)

@@ -160,8 +160,10 @@ def method_block(cfg: TrainConfig, stages: Stages) -> dict:
 
 
 def finish_run(cfg: TrainConfig, model, outcome, stages: Stages, *, target=None, before: EvalOutcome | None = None,
-               data: dict | None = None, loss: dict | None = None) -> FitResult:
-    """Evaluate after training, write OUT/train.json atomically and return the FitResult."""
+               data: dict | None = None, loss: dict | None = None, recipe: dict | None = None) -> FitResult:
+    """Evaluate after training, write OUT/train.json atomically and return the FitResult.
+
+    `recipe` (the auto recipe's plan and what it shipped) goes into train.json and the report."""
     from densefit.models import resolve_model
 
     after = evaluate_after(cfg, model, target)
@@ -182,6 +184,8 @@ def finish_run(cfg: TrainConfig, model, outcome, stages: Stages, *, target=None,
         "timings": {"train_s": outcome.seconds, "eval_before_s": before.seconds if before else 0.0,
                     "eval_after_s": after.seconds if after else 0.0, "total_s": stages.elapsed()},
     }
+    if recipe is not None:
+        summary["recipe"] = recipe
     train_json = Path(cfg.out) / TRAIN_JSON
     write_json_atomic(train_json, summary)
     result = FitResult(Path(cfg.out), outcome.model_path, summary["metrics_before"], summary["metrics_after"],

@@ -158,7 +158,7 @@ def stage_config(cfg: TrainConfig) -> TrainConfig:
     """The MLM stage of --mlm-first: its own folder, epochs and steps; no checkpoint selection."""
     return dataclasses.replace(cfg, method="mlm", mlm_first=False, out=str(Path(cfg.out) / STAGE_DIR),
                                epochs=cfg.mlm_epochs, max_steps=cfg.mlm_max_steps, eval_steps=0, save_steps=0,
-                               resume=False)
+                               resume=False).settled()
 
 
 def run_after_mlm(cfg: TrainConfig, run_method) -> FitResult:

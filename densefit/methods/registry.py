@@ -48,6 +48,8 @@ def run_method(cfg, callbacks: list | None = None, *, announce: bool = True):
 
         return run_after_mlm(cfg, lambda adapted: run_method(adapted, callbacks, announce=announce))
     fn = get_method(cfg.method)
+    if cfg.method != "auto":  # only auto's recipe plans the settings left open; the others get stock values
+        cfg = cfg.settled()
     if announce and cfg.method != "auto" and getattr(cfg, "explain", False):
         from densefit.console import say
 

@@ -209,7 +209,20 @@ def settings_section(report: dict) -> str:
     return f"<table>{models}</table>{extra}" + (f"<table>{rows}</table>" if rows else "")
 
 
-SECTIONS = (("Headline", headline_table), ("Forgetting check", forgetting_section),
+def recipe_section(report: dict) -> str:
+    """The auto recipe's plan, each choice with its reason, and which model it shipped."""
+    recipe = (report.get("summary") or {}).get("recipe")
+    if not recipe:
+        return "<p class='muted'>No recipe: the method's settings were given or are its own.</p>"
+    plan = recipe.get("plan", {})
+    reasons = "".join(f"<li>{E(r)}</li>" for r in plan.get("reasons", []))
+    scores = ", ".join(f"{E(k)} {_fmt(v)}" for k, v in (recipe.get("dev_ndcg@10") or {}).items())
+    shipped = f"<p>Shipped: <b>{E(str(recipe.get('shipped')))}</b> ({E(str(recipe.get('why', '')))})" + \
+        (f"; dev nDCG@10 {scores}" if scores else "") + "</p>"
+    return f"<ul>{reasons}</ul>{shipped}"
+
+
+SECTIONS = (("Headline", headline_table), ("Recipe", recipe_section), ("Forgetting check", forgetting_section),
             ("Per-query view", per_query_section), ("Training curves", training_section),
             ("Score distributions", scores_section), ("Data audit", audit_section),
             ("Models and settings", settings_section))

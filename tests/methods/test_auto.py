@@ -18,7 +18,7 @@ TABLE = [
     (Facts("nli", "nli", rows=800), "supervised", {}),
     (Facts("triplets", "retrieval", rows=50, has_negatives=True, corpus_docs=900), "supervised", {}),
     (Facts("pairs", "retrieval", rows=200, corpus_docs=1000), "augsbert", {}),
-    (Facts("pairs", "retrieval", rows=5000, corpus_docs=1000), "supervised", {"mine": True}),
+    (Facts("pairs", "retrieval", rows=5000, corpus_docs=1000), "supervised", {}),  # the recipe plans mining
     (Facts("pairs", "retrieval", rows=200), "supervised", {}),
     (Facts(corpus_docs=1000, query_words=5, doc_words=300), "gpl", {}),
     (Facts(corpus_docs=1000, query_words=12, doc_words=14), "tsdae", {}),

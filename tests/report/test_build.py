@@ -47,3 +47,14 @@ def test_sts_metrics_only_report(tmp_path):
                                                              "fine-tuned": {"spearman": 0.7, "pearson": 0.6}}))
     html = write_report(tmp_path, report).read_text()
     assert "spearman" in html and "0.7000" in html and "Per-query analysis needs" in html
+
+
+def test_the_recipe_section_lists_each_choice_and_what_was_shipped():
+    from densefit.report.html import recipe_section
+
+    recipe = {"plan": {"reasons": ["mining: on, one hard negative per query", "epochs: 1.5, fits the budget"]},
+              "shipped": "base", "why": "the base model: tuning did not beat it on dev",
+              "dev_ndcg@10": {"base": 0.61, "tuned": 0.6, "merged": 0.605}}
+    html = recipe_section({"summary": {"recipe": recipe}})
+    assert html.count("<li>") == 2 and "<b>base</b>" in html and "tuned 0.6000" in html
+    assert "No recipe" in recipe_section({"summary": {"config": {}}})

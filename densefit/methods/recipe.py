@@ -1,0 +1,357 @@
+"""The recipe behind `--method auto` on query-document pairs: plan from the data and the budget, then run.
+
+1. `plan(facts, given)` is pure: rows, token lengths, corpus size and the budget decide the epochs,
+   the learning rate, mining and the dev split. Whatever the user set explicitly is kept. Each
+   choice carries its reason, printed in a few lines and written to train.json and the report.
+2. `run` carves the dev split (unless --eval has one), mines hard negatives from the user's
+   documents, trains with the checkpoint picked on dev, then ships the best on dev of the base,
+   the tuned and (when the tuned model does not win) the merged model: never worse than the base.
+
+Costs are counted in token-forward passes (a training token costs about BACKWARD forward ones), so
+the default budget is a multiple of what one plain epoch of the same data costs, on any machine.
+`--budget 10m` converts seconds to passes with a throughput measured on this machine.
+
+Which data chose each constant is written in docs/benchmarks.md (QUALITY): they were picked on the
+dev splits of some domains and checked on the others, never on a test split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import time
+from dataclasses import dataclass, field
+
+from densefit.config import TrainConfig, parse_duration
+from densefit.console import say
+
+LEARNING_RATE = 1e-4
+BATCH_SIZE = 32
+NEGATIVES = 1
+MAX_EPOCHS = 3.0
+MIN_EPOCHS = 0.5
+DEFAULT_BUDGET = 3.0          # in plain epochs: one plain MNR epoch of the same pairs costs 1.0
+BACKWARD = 3.0                # a trained token costs about three forward passes (forward + backward)
+TOKENS_PER_WORD = 1.4         # word-piece tokens per whitespace word (MiniLM vocabulary, English prose)
+SPECIAL_TOKENS = 2
+DEV_FRACTION, DEV_MIN, DEV_MAX = 0.1, 30, 200
+MIN_QUERIES_FOR_DEV = 150     # below this, a dev split takes too much of the training data
+DEV_DISTRACTORS = 300         # dev corpus: the dev positives plus this many other documents
+EVAL_POINTS = 2               # checkpoints scored on dev during training (the last one included)
+MERGE_WEIGHT = 0.5            # WiSE-FT weight of the tuned model when it does not beat the base
+SHIP_MARGIN = 0.0             # the tuned model must beat the base on dev by more than this
+
+
+@dataclass
+class RecipeFacts:
+    """What the plan looks at."""
+
+    rows: int                     # training pairs
+    queries: int                  # unique training queries
+    query_tokens: float           # median, capped at max_seq_length
+    doc_tokens: float
+    corpus_docs: int              # documents mining searches
+    max_seq_length: int
+    dev_given: bool = False       # --eval has a dev split
+    budget_s: float | None = None
+    forward_tokens_per_s: float | None = None   # measured, only needed with budget_s
+
+
+@dataclass
+class Plan:
+    epochs: float
+    learning_rate: float
+    batch_size: int
+    mine: bool
+    dev_queries: int
+    eval_steps_fraction: float            # evaluate every this fraction of the training steps
+    budget: float                         # token-forward passes allowed
+    cost: dict[str, float]                # planned passes by part
+    reasons: list[str] = field(default_factory=list)
+
+    def settings(self) -> dict:
+        return {"epochs": self.epochs, "learning_rate": self.learning_rate, "batch_size": self.batch_size,
+                "mine": self.mine}
+
+    def to_dict(self) -> dict:
+        return {**self.settings(), "dev_queries": self.dev_queries, "budget": round(self.budget),
+                "cost": {k: round(v) for k, v in self.cost.items()}, "reasons": self.reasons}
+
+
+# --------------------------------------------------------------------------- the plan (pure)
+
+
+def plain_epoch_cost(f: RecipeFacts) -> float:
+    return f.rows * (f.query_tokens + f.doc_tokens) * BACKWARD
+
+
+def epoch_cost(f: RecipeFacts, rows: int, mine: bool) -> float:
+    return rows * (f.query_tokens + (1 + NEGATIVES * mine) * f.doc_tokens) * BACKWARD
+
+
+def mining_cost(f: RecipeFacts) -> float:
+    return f.corpus_docs * f.doc_tokens + f.queries * f.query_tokens
+
+
+def eval_cost(f: RecipeFacts, dev_queries: int) -> float:
+    return (dev_queries + DEV_DISTRACTORS) * f.doc_tokens + dev_queries * f.query_tokens
+
+
+def budget_passes(f: RecipeFacts) -> tuple[float, str]:
+    if f.budget_s is not None and f.forward_tokens_per_s:
+        return f.budget_s * f.forward_tokens_per_s, (f"budget {f.budget_s:.0f}s at a measured "
+                                                     f"{f.forward_tokens_per_s:.0f} forward tokens/s")
+    return DEFAULT_BUDGET * plain_epoch_cost(f), f"budget {DEFAULT_BUDGET}x one plain epoch (no --budget given)"
+
+
+def dev_size(f: RecipeFacts, given: int | None) -> tuple[int, str]:
+    if f.dev_given:
+        return 0, "dev: the dev split of --eval picks the checkpoint and the shipped model"
+    if given is not None:
+        return given, f"dev: {given} training queries held out (as requested)"
+    if f.queries < MIN_QUERIES_FOR_DEV:
+        return 0, (f"dev: none, only {f.queries} training queries (< {MIN_QUERIES_FOR_DEV}); "
+                   "the tuned model is shipped without a check")
+    n = int(min(DEV_MAX, max(DEV_MIN, round(DEV_FRACTION * f.queries))))
+    return n, f"dev: {n} of {f.queries} training queries held out to pick the checkpoint and the shipped model"
+
+
+def _fit_epochs(left: float, per_epoch: float) -> float:
+    """The most half-epochs that fit in `left`, within [MIN_EPOCHS, MAX_EPOCHS]."""
+    return min(MAX_EPOCHS, max(MIN_EPOCHS, math.floor(2 * left / max(per_epoch, 1.0)) / 2))
+
+
+def plan(f: RecipeFacts, given: dict) -> Plan:
+    """The settings for these facts; `given` holds the values the user set (None: left to the plan)."""
+    budget, why_budget = budget_passes(f)
+    n_dev, why_dev = dev_size(f, given.get("dev_queries"))
+    rows = max(1, round(f.rows * (1 - n_dev / max(f.queries, 1))))
+    evals = (EVAL_POINTS + 1) * eval_cost(f, n_dev) if (n_dev or f.dev_given) else 0.0  # base + each point
+    reasons = [why_budget, why_dev]
+    mine = given.get("mine")
+    if mine is None:
+        need = evals + mining_cost(f) + epoch_cost(f, rows, True)
+        mine = need <= budget
+        reasons.append(f"mining: {'on' if mine else 'off'}, one hard negative per query from {f.corpus_docs} "
+                       f"documents" + ("" if mine else f" would need {need / budget:.2f}x the budget"))
+    else:
+        reasons.append(f"mining: {'on' if mine else 'off'} (as requested)")
+    left = budget - evals - (mining_cost(f) if mine else 0.0)
+    epochs = given.get("epochs")
+    if epochs is None:
+        epochs = _fit_epochs(left, epoch_cost(f, rows, mine))
+        reasons.append(f"epochs: {epochs:g}, the most half-epochs of {rows} pairs that fit the budget "
+                       f"(at most {MAX_EPOCHS:g})")
+    lr = given.get("learning_rate") or LEARNING_RATE
+    reasons.append(f"learning rate: {lr:g}" + (" (as requested)" if given.get("learning_rate") else
+                                               ", chosen on dev splits across domains (docs/benchmarks.md)"))
+    batch = given.get("batch_size") or BATCH_SIZE
+    reasons.append(f"batch: {batch} pairs, MNR with in-batch negatives" +
+                   (" (as requested)" if given.get("batch_size") else
+                    f"; a larger cached batch would give {rows // (4 * batch)} steps per epoch, too few"))
+    cost = {"mining": mining_cost(f) if mine else 0.0, "training": epochs * epoch_cost(f, rows, mine),
+            "dev_evaluation": evals}
+    return Plan(epochs=float(epochs), learning_rate=float(lr), batch_size=int(batch), mine=bool(mine),
+                dev_queries=n_dev, eval_steps_fraction=1 / EVAL_POINTS, budget=budget, cost=cost, reasons=reasons)
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def _median_tokens(texts, cap: int) -> float:
+    from densefit.methods.auto import _median_words
+
+    words = _median_words(texts) or 0.0
+    return min(cap, words * TOKENS_PER_WORD + SPECIAL_TOKENS)
+
+
+def measure_forward_rate(model, texts: list[str], precision: str) -> float:
+    """Forward tokens per second of the base model on a sample of the documents (for --budget)."""
+    from densefit.inference.encoder import Encoder
+
+    sample = texts[:64]
+    encoder = Encoder(model, precision=precision)
+    encoder.encode(sample[:8])
+    start = time.perf_counter()
+    encoder.encode(sample)
+    tokens = sum(min(model.max_seq_length, len(t.split()) * TOKENS_PER_WORD + SPECIAL_TOKENS) for t in sample)
+    return tokens / max(time.perf_counter() - start, 1e-6)
+
+
+def gather_facts(cfg: TrainConfig, model, columns: dict[str, list], corpus_docs: int,
+                 dev_given: bool) -> RecipeFacts:
+    cap = model.max_seq_length
+    facts = RecipeFacts(rows=len(columns["anchor"]), queries=len(set(columns["anchor"])),
+                        query_tokens=_median_tokens(columns["anchor"], cap),
+                        doc_tokens=_median_tokens(columns["positive"], cap), corpus_docs=corpus_docs,
+                        max_seq_length=cap, dev_given=dev_given)
+    if cfg.budget:
+        facts.budget_s = parse_duration(cfg.budget, "budget")
+        facts.forward_tokens_per_s = measure_forward_rate(model, columns["positive"], cfg.precision)
+    return facts
+
+
+# --------------------------------------------------------------------------- the dev split
+
+
+def carve_dev(columns: dict[str, list], n_dev: int, pool: list[str], seed: int):
+    """Hold out `n_dev` queries: (training columns without them or their documents, dev IRSet)."""
+    from densefit.data.beir import IRSet
+
+    rng = random.Random(seed)
+    queries = sorted(set(columns["anchor"]))
+    dev = set(rng.sample(queries, n_dev))
+    dev_docs = {p for a, p in zip(columns["anchor"], columns["positive"]) if a in dev}
+    keep = [i for i, (a, p) in enumerate(zip(columns["anchor"], columns["positive"]))
+            if a not in dev and p not in dev_docs]
+    train = {k: [v[i] for i in keep] for k, v in columns.items()}
+    others = sorted(set(pool) - dev_docs)
+    texts = sorted(dev_docs) + rng.sample(others, min(DEV_DISTRACTORS, len(others)))
+    doc_id = {t: f"d{i}" for i, t in enumerate(texts)}
+    q_id = {q: f"q{i}" for i, q in enumerate(sorted(dev))}
+    qrels: dict[str, dict[str, int]] = {}
+    for a, p in zip(columns["anchor"], columns["positive"]):
+        if a in dev:
+            qrels.setdefault(q_id[a], {})[doc_id[p]] = 1
+    irset = IRSet(corpus={i: t for t, i in doc_id.items()}, queries={i: q for q, i in q_id.items()},
+                  qrels=qrels, split="dev (held out from the training pairs)")
+    return train, irset
+
+
+def dev_target(cfg: TrainConfig, columns: dict[str, list], n_dev: int, pool: list[str]):
+    """(training columns, dev IRSet or None): --eval's dev split, else a carved one, else none."""
+    from densefit.data.beir import available_splits, is_beir_dir, load_beir
+
+    if cfg.eval and is_beir_dir(cfg.eval) and "dev" in available_splits(cfg.eval):
+        return columns, load_beir(cfg.eval, "dev")
+    if n_dev <= 0:
+        return columns, None
+    return carve_dev(columns, n_dev, pool, cfg.seed)
+
+
+# --------------------------------------------------------------------------- shipping
+
+
+def dev_score(model, irset, precision: str) -> float:
+    from densefit.evaluation.retrieval import evaluate_retrieval
+    from densefit.inference.encoder import Encoder
+
+    return evaluate_retrieval(Encoder(model, precision=precision), irset, ks=(10,)).metrics["ndcg@10"]
+
+
+def choose_shipped(scores: dict[str, float]) -> str:
+    """The best on dev; ties go to the simplest model (base, then merged, then tuned)."""
+    order = ["base", "merged", "tuned"]
+    return max((n for n in order if n in scores), key=lambda n: (round(scores[n], 6), -order.index(n)))
+
+
+def best_dev_score(log_history: list[dict], key: str) -> float | None:
+    """The best checkpoint's dev score, as the trainer logged it (the trainer loaded that checkpoint)."""
+    values = [e[key] for e in log_history if key in e]
+    return max(values) if values else None
+
+
+def ship(cfg: TrainConfig, base_path: str, tuned, irset, base_score: float,
+         tuned_score: float | None) -> tuple[object, dict]:
+    """Pick base, merged or tuned on dev; the chosen one replaces OUT/model. Returns (model, record)."""
+    from pathlib import Path
+
+    from densefit.models import load_model
+    from densefit.report.merge import interpolate
+    from densefit.train.run import MODEL, save_model_atomic
+
+    if tuned_score is None:
+        tuned_score = dev_score(tuned, irset, cfg.precision)
+    scores = {"base": base_score, "tuned": tuned_score}
+    models = {"tuned": tuned}
+    if cfg.ship == "best" and scores["tuned"] <= scores["base"] + SHIP_MARGIN:
+        base = load_model(base_path, max_seq_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code)
+        models["merged"], models["base"] = interpolate(base, tuned, MERGE_WEIGHT), base
+        scores["merged"] = dev_score(models["merged"], irset, cfg.precision)
+    shipped = choose_shipped(scores) if cfg.ship == "best" else "tuned"
+    if shipped != "tuned":
+        save_model_atomic(models[shipped], Path(cfg.out) / MODEL)
+    word = {"base": "the base model: tuning did not beat it on dev",
+            "merged": f"the merged model (weight {MERGE_WEIGHT} tuned): it beat both on dev",
+            "tuned": "the tuned model"}[shipped]
+    say(f"recipe: dev nDCG@10 " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f"; shipping {word}")
+    return models[shipped], {"dev_ndcg@10": scores, "shipped": shipped, "why": word}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def given_settings(cfg: TrainConfig) -> dict:
+    return {"epochs": cfg.epochs, "learning_rate": cfg.learning_rate, "batch_size": cfg.batch_size,
+            "mine": cfg.mine, "dev_queries": cfg.dev_queries}
+
+
+def say_plan(p: Plan) -> None:
+    say(f"[bold]recipe[/bold]: {p.epochs:g} epochs, lr {p.learning_rate:g}, batch {p.batch_size}, "
+        f"mining {'on' if p.mine else 'off'}")
+    for reason in p.reasons:
+        say(f"  - {reason}")
+
+
+def run(cfg: TrainConfig, callbacks: list | None = None):
+    """Plan, carve dev, mine, train with dev selection, ship the best of base/merged/tuned."""
+    from densefit.methods.common import Stages, evaluate_before, finish_run, load_base_model, train_columns
+    from densefit.methods.mining import corpus_texts
+    from densefit.methods.supervised import add_mined_negatives, load_data
+    from densefit.evaluation.evaluator import RetrievalEvaluator
+
+    stages = Stages()
+    with stages.stage("load") as info:
+        data = load_data(cfg)
+        model = load_base_model(cfg)
+        pool, pool_source = corpus_texts(cfg, data.columns["positive"])
+        info.update(rows=len(data), format=data.format, corpus=pool_source)
+    has_eval_dev = _eval_has_dev(cfg)
+    p = plan(gather_facts(cfg, model, data.columns, len(pool), has_eval_dev), given_settings(cfg))
+    say_plan(p)
+    columns, dev = dev_target(cfg, data.columns, p.dev_queries, pool)
+    run_cfg = _run_config(cfg, p, columns, dev)
+    data.columns = columns
+    extra, mined = {}, None
+    if run_cfg.mine:
+        columns, extra, mined = add_mined_negatives(run_cfg, model, data, stages)
+    target, before = evaluate_before(run_cfg, model)
+    base_score = dev_score(model, dev, run_cfg.precision) if dev is not None else None
+    evaluator = RetrievalEvaluator(dev, precision=run_cfg.precision, name="dev") if dev is not None else None
+    outcome, loss_info = train_columns(run_cfg, model, columns, kind=data.kind, stages=stages, callbacks=callbacks,
+                                       evaluator=evaluator, extra_columns=extra)
+    record = {"plan": p.to_dict(), "dev": _dev_info(dev), "shipped": "tuned"}
+    if dev is not None:
+        with stages.stage("ship") as info:
+            logged = best_dev_score(outcome.log_history, f"eval_{evaluator.metric_key}")
+            model, shipped = ship(run_cfg, cfg.model, model, dev, base_score, logged)
+            record.update(shipped)
+            info.update(shipped=shipped["shipped"])
+    summary = dataclasses.asdict(data.summary)
+    if mined is not None:
+        summary["mined"] = mined
+    return finish_run(run_cfg, model, outcome, stages, target=target, before=before, data=summary, loss=loss_info,
+                      recipe=record)
+
+
+def _eval_has_dev(cfg: TrainConfig) -> bool:
+    from densefit.data.beir import available_splits, is_beir_dir
+
+    return bool(cfg.eval) and is_beir_dir(cfg.eval) and "dev" in available_splits(cfg.eval)
+
+
+def _dev_info(dev) -> dict:
+    if dev is None:
+        return {}
+    return {"split": dev.split, "queries": len(dev.judged_queries()), "documents": len(dev.corpus)}
+
+
+def _run_config(cfg: TrainConfig, p: Plan, columns: dict[str, list], dev) -> TrainConfig:
+    """The planned settings, with dev evaluation at EVAL_POINTS evenly spaced steps."""
+    settled = cfg.settled(**p.settings())
+    if dev is None or cfg.eval_steps:
+        return settled
+    steps = max(1, math.ceil(len(columns["anchor"]) / settled.batch_size * settled.epochs))
+    every = max(1, math.ceil(steps * p.eval_steps_fraction))
+    return dataclasses.replace(settled, eval_steps=every, save_steps=every, save_total_limit=1)

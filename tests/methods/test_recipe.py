@@ -1,0 +1,116 @@
+"""The recipe behind --method auto on pairs: the planner as a table, mining by default, never worse than base."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from densefit.api import fit
+from densefit.methods.recipe import (DEFAULT_BUDGET, LEARNING_RATE, MAX_EPOCHS, RecipeFacts, carve_dev,
+                                     choose_shipped, plan, plain_epoch_cost)
+
+from ..conftest import make_ir_set, write_jsonl
+
+NOTHING_GIVEN = {"epochs": None, "learning_rate": None, "batch_size": None, "mine": None, "dev_queries": None}
+
+
+def facts(**kw) -> RecipeFacts:
+    base = dict(rows=2000, queries=2000, query_tokens=10, doc_tokens=200, corpus_docs=2000, max_seq_length=256)
+    return RecipeFacts(**{**base, **kw})
+
+
+# facts                                               given                     epochs  mine   dev
+TABLE = [
+    (facts(),                                            {},                       1.0,    True,  200),
+    (facts(rows=600, queries=600, corpus_docs=1000),     {},                       1.0,    True,  60),
+    (facts(doc_tokens=40, query_tokens=40),              {},                       1.5,    True,  200),
+    (facts(corpus_docs=20000, doc_tokens=60),            {},                       3.0,    False, 200),
+    (facts(rows=100, queries=100, corpus_docs=300),      {},                       1.0,    True,  0),
+    (facts(),                                            {"mine": False},          3.0,    False, 200),
+    (facts(),                                            {"epochs": 3.0},          3.0,    True,  200),
+    (facts(),                                            {"dev_queries": 0},       1.0,    True,  0),
+    (facts(dev_given=True),                              {},                       1.0,    True,  0),
+]
+
+
+@pytest.mark.parametrize("f, given, epochs, mine, dev", TABLE)
+def test_plan_table(f, given, epochs, mine, dev):
+    p = plan(f, {**NOTHING_GIVEN, **given})
+    assert (p.epochs, p.mine, p.dev_queries) == (epochs, mine, dev)
+    assert p.learning_rate == LEARNING_RATE and p.batch_size == 32
+    assert len(p.reasons) >= 5 and all(isinstance(r, str) and r for r in p.reasons)
+    if not given:  # the plan fits its default budget
+        assert sum(p.cost.values()) <= p.budget == pytest.approx(DEFAULT_BUDGET * plain_epoch_cost(f))
+
+
+def test_a_time_budget_scales_the_epochs_and_caps_them():
+    rate = 50_000.0  # forward tokens per second, as measured on the machine
+    small, large = (plan(facts(budget_s=s, forward_tokens_per_s=rate), NOTHING_GIVEN) for s in (60, 3600))
+    assert small.epochs < large.epochs == MAX_EPOCHS
+    assert "budget 60s" in small.reasons[0] and sum(small.cost.values()) <= small.budget
+
+
+def test_values_the_user_gave_win_and_are_named_as_requested():
+    p = plan(facts(), {**NOTHING_GIVEN, "learning_rate": 3e-5, "batch_size": 16, "mine": True, "epochs": 2.0})
+    assert (p.learning_rate, p.batch_size, p.mine, p.epochs) == (3e-5, 16, True, 2.0)
+    assert sum("as requested" in r for r in p.reasons) == 3
+
+
+def test_carved_dev_never_shares_a_query_or_document_with_training():
+    rng = random.Random(0)
+    docs = [f"doc {i} " + " ".join(rng.choice("abcdefgh") for _ in range(5)) for i in range(300)]
+    columns = {"anchor": [f"query {i // 2}" for i in range(300)], "positive": docs}
+    train, dev = carve_dev(columns, 20, pool=docs + ["extra doc"], seed=0)
+    dev_queries, dev_docs = set(dev.queries.values()), {dev.corpus[d] for r in dev.qrels.values() for d in r}
+    assert len(dev_queries) == 20 and len(train["anchor"]) == 300 - 40
+    assert not dev_queries & set(train["anchor"]) and not dev_docs & set(train["positive"])
+    assert all(len(rel) == 2 for rel in dev.qrels.values())
+
+
+def test_shipping_prefers_the_simplest_model_on_ties():
+    assert choose_shipped({"base": 0.5, "tuned": 0.5}) == "base"
+    assert choose_shipped({"base": 0.5, "merged": 0.6, "tuned": 0.6}) == "merged"
+    assert choose_shipped({"base": 0.5, "tuned": 0.51}) == "tuned"
+
+
+@pytest.fixture
+def pairs_and_corpus(tmp_path):
+    ir = make_ir_set(tmp_path / "ir", n_docs=900, n_queries=800)  # 400 training pairs: above AugSBERT's 300
+    from densefit.data.beir import load_beir
+
+    train = load_beir(ir, "train")
+    rows = [{"anchor": train.queries[q], "positive": train.corpus[d]} for q in train.qrels for d in train.qrels[q]]
+    return write_jsonl(tmp_path / "pairs.jsonl", rows), ir
+
+
+def test_auto_on_pairs_mines_by_default_and_no_mine_turns_it_off(tiny_model, pairs_and_corpus, tmp_path):
+    pairs, ir = pairs_and_corpus
+    on = json.loads(fit(tiny_model, pairs, corpus=str(ir), out=tmp_path / "on", report=False).train_json.read_text())
+    assert on["recipe"]["plan"]["mine"] is True and on["data"]["mined"]["queries"] > 0
+    assert [s["name"] for s in on["method"]["stages"]] == ["load", "mine", "train", "ship"]
+    off = json.loads(fit(tiny_model, pairs, corpus=str(ir), out=tmp_path / "off", mine=False,
+                         report=False).train_json.read_text())
+    assert off["recipe"]["plan"]["mine"] is False and "mined" not in off["data"]
+    assert "mining: off (as requested)" in off["recipe"]["plan"]["reasons"]
+
+
+def test_a_run_that_cannot_improve_ships_the_base_model_and_says_so(tiny_model, pairs_and_corpus, tmp_path, capsys):
+    import torch
+    from safetensors.torch import load_file
+
+    pairs, ir = pairs_and_corpus
+    result = fit(tiny_model, pairs, corpus=str(ir), out=tmp_path / "run", learning_rate=1e-30, precision="fp32",
+                 report=False)
+    recipe = json.loads(result.train_json.read_text())["recipe"]
+    assert recipe["shipped"] == "base" and "did not beat it" in recipe["why"]
+    said = " ".join(capsys.readouterr().err.split())  # densefit says things on stderr
+    assert "shipping the base model: tuning did not beat it" in said, repr(said[-400:])
+    scores = recipe["dev_ndcg@10"]
+    assert scores["tuned"] <= scores["base"] and "merged" in scores
+    from pathlib import Path
+
+    shipped = load_file(str(next(result.model_path.rglob("model.safetensors"))))
+    base = load_file(str(next(Path(tiny_model).rglob("model.safetensors"))))
+    assert shipped.keys() == base.keys() and all(torch.equal(shipped[k], base[k]) for k in base)
