@@ -90,7 +90,7 @@ def build_bible_parallel_cmd(
 
 # Retrieval sets of the multi-domain quality benchmark (bench/quality.py): NAME -> (module:function, what it is).
 DOMAIN_SETS = {
-    "pydocs": ("pydocs:build_pydocs_sections", "Python library docs (python3.11-doc): section heading -> section text."),
+    "pydocs": ("pydocs:build_pydocs_sections", "Python library docs (python3.11-doc): heading -> section text."),
     "pyapi": ("pydocs:build_pydocs_api", "Python API reference (python3.11-doc): dotted name -> its description."),
     "debref": ("debref:build_debref", "Debian Reference (en, es, de): section heading -> section text."),
     "chatterbot": ("chatterbot:build_chatterbot", "chatterbot-corpus (28 languages): question -> answer."),

@@ -150,6 +150,10 @@ def plan(f: RecipeFacts, given: dict) -> Plan:
     reasons.append(f"batch: {batch} pairs, MNR with in-batch negatives" +
                    (" (as requested)" if given.get("batch_size") else
                     f"; a larger cached batch would give {rows // (4 * batch)} steps per epoch, too few"))
+    own = (f", the model's own (median document about {f.doc_tokens:.0f}, median query {f.query_tokens:.0f}): "
+           "truncating further loses text")
+    reasons.append(f"max_seq_length: {f.max_seq_length} tokens" + (" (as requested)" if given.get("max_seq_length")
+                                                                     else own))
     cost = {"mining": mining_cost(f) if mine else 0.0, "training": epochs * epoch_cost(f, rows, mine),
             "dev_evaluation": evals}
     return Plan(epochs=float(epochs), learning_rate=float(lr), batch_size=int(batch), mine=bool(mine),
@@ -284,7 +288,7 @@ def ship(cfg: TrainConfig, base_path: str, tuned, irset, base_score: float,
 
 def given_settings(cfg: TrainConfig) -> dict:
     return {"epochs": cfg.epochs, "learning_rate": cfg.learning_rate, "batch_size": cfg.batch_size,
-            "mine": cfg.mine, "dev_queries": cfg.dev_queries}
+            "mine": cfg.mine, "dev_queries": cfg.dev_queries, "max_seq_length": cfg.max_seq_length}
 
 
 def say_plan(p: Plan) -> None:
