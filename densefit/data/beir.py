@@ -74,8 +74,28 @@ def _read_jsonl_texts(path: Path, with_title: bool) -> tuple[dict[str, str], dic
     return texts, titles
 
 
+def _not_utf8(path: Path) -> DataError:
+    """Where the first byte that is not UTF-8 sits, as a DataError with the line and the fix."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+        start = len(raw)
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    return DataError(f"byte 0x{raw[start:start + 1].hex()} is not UTF-8", path=path,
+                     line=raw.count(b"\n", 0, start) + 1, fix="save the file as UTF-8")
+
+
 def read_qrels(path: Path, corpus: dict[str, str], queries: dict[str, str]) -> dict[str, dict[str, int]]:
+    try:
+        return _read_qrels(path, corpus, queries)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+
+
+def _read_qrels(path: Path, corpus: dict[str, str], queries: dict[str, str]) -> dict[str, dict[str, int]]:
     qrels: dict[str, dict[str, int]] = {}
+    first_line: dict[tuple[str, str], int] = {}
     with open(path, newline="", encoding="utf-8", errors="strict") as fh:
         reader = csv.reader(fh, delimiter="\t")
         for row in reader:
@@ -95,6 +115,11 @@ def read_qrels(path: Path, corpus: dict[str, str], queries: dict[str, str]) -> d
                 if key not in known:
                     raise DataError(f"unknown {name} '{key}'", path=path, line=lineno, field=name,
                                     fix=f"every {name} must appear in {QUERIES if known is queries else CORPUS}")
+            if (qid, did) in first_line:
+                raise DataError(f"query '{qid}' and document '{did}' are judged twice, on lines "
+                                f"{first_line[qid, did]} and {lineno}", path=path, line=lineno,
+                                fix="keep one line per (query-id, corpus-id) pair")
+            first_line[qid, did] = lineno
             qrels.setdefault(qid, {})[did] = grade
     return qrels
 
