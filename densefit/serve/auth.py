@@ -6,9 +6,10 @@ import hmac
 
 from densefit.serve.errors import ServeError
 
-# Open without a key: liveness, metrics, and the page's static files (they hold no data; a browser
-# cannot attach a header when it navigates, so the page asks for the key and sends it on each call).
-PUBLIC_PATHS = frozenset({"/healthz", "/metrics", "/", "/favicon.ico"})
+# Open without a key: liveness (SageMaker's /ping health check sends no header), metrics, and the page's
+# static files (they hold no data; a browser cannot attach a header when it navigates, so the page asks
+# for the key and sends it on each call).
+PUBLIC_PATHS = frozenset({"/healthz", "/ping", "/metrics", "/", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 
 from densefit.console import say
@@ -10,6 +11,29 @@ from densefit.serve.config import ServeConfig
 
 def _after_graceful_stop(signum, frame) -> None:
     """uvicorn re-raises the signal it handled once it has shut down; we have already stopped cleanly."""
+
+
+class RedactQuery(logging.Filter):
+    """Access-log lines keep the path but never the query string, so a key sent as `?api_key=...`
+    (which is refused) cannot reach a log file."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?<redacted>", *args[3:])
+        return True
+
+
+def log_config() -> dict:
+    """uvicorn's own logging config, with the access handler's query strings redacted."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_query"] = {"()": RedactQuery}
+    config["handlers"]["access"]["filters"] = ["redact_query"]
+    return config
 
 
 def serve(cfg: ServeConfig) -> None:
@@ -24,6 +48,6 @@ def serve(cfg: ServeConfig) -> None:
     previous = signal.signal(signal.SIGTERM, _after_graceful_stop)
     try:
         uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=cfg.access_log,
-                    timeout_graceful_shutdown=cfg.graceful_timeout_s, server_header=False)
+                    timeout_graceful_shutdown=cfg.graceful_timeout_s, server_header=False, log_config=log_config())
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -53,7 +53,18 @@ def as_texts(value) -> list[str]:
     if not isinstance(value, list) or any(not isinstance(x, str) for x in value):
         raise ServeError("invalid", "input must be a string or a list of strings; token-id inputs are not "
                          "supported (LangChain's OpenAIEmbeddings: pass check_embedding_ctx_length=False)")
+    for i, text in enumerate(value):
+        check_unicode(text, f"input[{i}]")
     return value
+
+
+def check_unicode(text: str, where: str) -> None:
+    """JSON can carry lone surrogates ("\\ud800") that no tokenizer or UTF-8 writer accepts: a 422, not a 500."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ServeError("invalid", f"{where} holds a lone surrogate at character {exc.start}, which is not valid "
+                         "Unicode; send UTF-8 text") from None
 
 
 class Service:
@@ -124,6 +135,7 @@ class Service:
         self.require_loaded()
         if not isinstance(query, str):
             raise ServeError("invalid", "query must be a string")
+        check_unicode(query, "query")
         if not 1 <= k <= self.cfg.max_k:
             raise ServeError("invalid", f"k is {k}; it must be between 1 and {self.cfg.max_k} (max_k)")
         if filter is not None and not isinstance(filter, dict):

@@ -125,3 +125,16 @@ def test_openapi_schema_matches_snapshot(server):
     assert json.loads(SNAPSHOT.read_text()) == json.loads(text), "API schema changed: review, then regenerate"
     paths = schema["paths"]
     assert {"/v1/embeddings", "/search", "/healthz", "/readyz", "/metrics", "/ping", "/invocations"} <= set(paths)
+
+
+def test_lone_surrogates_get_a_422_naming_the_input_and_the_connection_lives_on(server):
+    base, _ = server
+    bodies = {"/v1/embeddings": '{"input": ["fine", "\\ud800"]}', "/search": '{"query": "a \\udfff b"}',
+              "/invocations": '{"inputs": ["\\ud800"]}'}
+    where = {"/v1/embeddings": "input[1]", "/search": "query", "/invocations": "input[0]"}
+    with httpx.Client(base_url=base) as client:
+        for path, body in bodies.items():
+            r = client.post(path, content=body, headers={"Content-Type": "application/json"})
+            assert r.status_code == 422, (path, r.text)
+            assert r.json()["error"]["message"].startswith(f"{where[path]} holds a lone surrogate")
+        assert client.post("/v1/embeddings", json={"input": "still served"}).status_code == 200

@@ -49,10 +49,12 @@ def test_bearer_key_is_required_except_for_health_and_metrics(server):
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer" and KEY not in r.text
     assert httpx.post(base + "/v1/embeddings", json=FULL_BATCH, headers={"Authorization": KEY}).status_code == 401
     assert httpx.post(base + "/v1/embeddings", json=FULL_BATCH, headers=GOOD).status_code == 200
-    for path in ("/readyz", "/ping", "/docs", "/openapi.json", "/info", "/v1/models"):
+    assert httpx.post(base + f"/v1/embeddings?api_key={KEY}", json=FULL_BATCH).status_code == 401
+    for path in ("/readyz", "/docs", "/openapi.json", "/info", "/v1/models"):
         assert httpx.get(base + path).status_code == 401, path
         assert httpx.get(base + path, headers=GOOD).status_code == 200, path
     assert httpx.get(base + "/healthz").status_code == 200
+    assert httpx.get(base + "/ping").status_code == 200  # SageMaker's health check sends no header
     assert httpx.get(base + "/").status_code == 200  # the page's static files hold no data
     metrics = httpx.get(base + "/metrics")
     assert metrics.status_code == 200 and 'status="401"' in metrics.text and KEY not in metrics.text
@@ -93,4 +95,5 @@ def test_sigterm_finishes_in_flight_requests_exits_0_and_never_logged_the_key(se
     assert proc.wait(timeout=60) == 0
     text = log.read_text(errors="replace")
     assert "Shutting down" in text and "Finished server process" in text and "401" in text
-    assert KEY not in text and KEY[:12] not in text
+    assert KEY not in text and KEY[:12] not in text  # nor the one sent in a query string
+    assert "/v1/embeddings?<redacted>" in text
