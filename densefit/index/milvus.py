@@ -65,6 +65,13 @@ class MilvusStore(Store):
                 raise StoreError(f"no densefit collection '{self.collection}' at '{uri}'. Fix: build it with "
                                  f"densefit index --store {uri}")
             self._create_meta()
+        self._load(self.meta)
+        if self.client.has_collection(self.collection):
+            self._load(self.collection)
+
+    def _load(self, name: str) -> None:
+        """A collection written by another process is 'released' until loaded: load it before any read."""
+        self.client.load_collection(name)
 
     # -- the record -----------------------------------------------------------------
     def _create_meta(self) -> None:
@@ -104,6 +111,7 @@ class MilvusStore(Store):
         params.add_index(field_name="vector", index_type="HNSW", metric_type="IP",
                          params={"M": self.cfg.hnsw_m, "efConstruction": self.cfg.ef_construction})
         self.client.create_collection(self.collection, schema=schema, index_params=params)
+        self._load(self.collection)
         self.set_info({"dimension": dim})
 
     # -- writes and reads -----------------------------------------------------------------
