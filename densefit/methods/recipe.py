@@ -225,9 +225,9 @@ def carve_dev(columns: dict[str, list], n_dev: int, pool: list[str], seed: int):
 
 def dev_target(cfg: TrainConfig, columns: dict[str, list], n_dev: int, pool: list[str]):
     """(training columns, dev IRSet or None): --eval's dev split, else a carved one, else none."""
-    from densefit.data.beir import available_splits, is_beir_dir, load_beir
+    from densefit.data.beir import load_beir
 
-    if cfg.eval and is_beir_dir(cfg.eval) and "dev" in available_splits(cfg.eval):
+    if _eval_has_dev(cfg):
         return columns, load_beir(cfg.eval, "dev")
     if n_dev <= 0:
         return columns, None
@@ -279,7 +279,7 @@ def ship(cfg: TrainConfig, base_path: str, tuned, irset, base_score: float,
     word = {"base": "the base model: tuning did not beat it on dev",
             "merged": f"the merged model (weight {MERGE_WEIGHT} tuned): it beat both on dev",
             "tuned": "the tuned model"}[shipped]
-    say(f"recipe: dev nDCG@10 " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f"; shipping {word}")
+    say("recipe: dev nDCG@10 " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f"; shipping {word}")
     return models[shipped], {"dev_ndcg@10": scores, "shipped": shipped, "why": word}
 
 
@@ -300,10 +300,10 @@ def say_plan(p: Plan) -> None:
 
 def run(cfg: TrainConfig, callbacks: list | None = None):
     """Plan, carve dev, mine, train with dev selection, ship the best of base/merged/tuned."""
+    from densefit.evaluation.evaluator import RetrievalEvaluator
     from densefit.methods.common import Stages, evaluate_before, finish_run, load_base_model, train_columns
     from densefit.methods.mining import corpus_texts
     from densefit.methods.supervised import add_mined_negatives, load_data
-    from densefit.evaluation.evaluator import RetrievalEvaluator
 
     stages = Stages()
     with stages.stage("load") as info:
@@ -316,13 +316,14 @@ def run(cfg: TrainConfig, callbacks: list | None = None):
     say_plan(p)
     columns, dev = dev_target(cfg, data.columns, p.dev_queries, pool)
     run_cfg = _run_config(cfg, p, columns, dev)
-    data.columns = columns
+    data.columns = columns  # mining and training see the pairs without the dev queries
     extra, mined = {}, None
     if run_cfg.mine:
         columns, extra, mined = add_mined_negatives(run_cfg, model, data, stages)
     target, before = evaluate_before(run_cfg, model)
     base_score = dev_score(model, dev, run_cfg.precision) if dev is not None else None
-    evaluator = RetrievalEvaluator(dev, precision=run_cfg.precision, name="dev") if dev is not None else None
+    # named "ir" like every other in-training evaluator, so the logged keys (eval_ir_ndcg@10) stay the same
+    evaluator = RetrievalEvaluator(dev, precision=run_cfg.precision) if dev is not None else None
     outcome, loss_info = train_columns(run_cfg, model, columns, kind=data.kind, stages=stages, callbacks=callbacks,
                                        evaluator=evaluator, extra_columns=extra)
     record = {"plan": p.to_dict(), "dev": _dev_info(dev), "shipped": "tuned"}

@@ -134,6 +134,7 @@ def save_model_atomic(model, final: Path) -> Path:
 def train(cfg: TrainConfig, model, loss, dataset, *, in_batch_negatives: bool = False, evaluator=None,
           callbacks: list | None = None) -> TrainOutcome:
     """Run the stock trainer with densefit's defaults; the final model lands in OUT/model."""
+    cfg = cfg.settled()  # settings nobody planned (a direct call, not through a method) take stock values
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     resume_from = _resume_point(cfg, out)
