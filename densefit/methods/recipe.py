@@ -31,6 +31,7 @@ BATCH_SIZE = 32
 NEGATIVES = 1
 MAX_EPOCHS = 3.0
 MIN_EPOCHS = 0.5
+MINE_MIN_EPOCHS = 2.0         # mining is worth its cost only when this many epochs still fit beside it
 DEFAULT_BUDGET = 3.0          # in plain epochs: one plain MNR epoch of the same pairs costs 1.0
 BACKWARD = 3.0                # a trained token costs about three forward passes (forward + backward)
 TOKENS_PER_WORD = 1.4         # word-piece tokens per whitespace word (MiniLM vocabulary, English prose)
@@ -130,11 +131,12 @@ def plan(f: RecipeFacts, given: dict) -> Plan:
     evals = (EVAL_POINTS + 1) * eval_cost(f, n_dev) if (n_dev or f.dev_given) else 0.0  # base + each point
     reasons = [why_budget, why_dev]
     mine = given.get("mine")
-    if mine is None:
-        need = evals + mining_cost(f) + epoch_cost(f, rows, True)
-        mine = need <= budget
+    if mine is None:  # epochs first: mine only when MINE_MIN_EPOCHS with the negative still fit
+        with_negatives = (budget - evals - mining_cost(f)) / epoch_cost(f, rows, True)
+        mine = with_negatives >= MINE_MIN_EPOCHS
         reasons.append(f"mining: {'on' if mine else 'off'}, one hard negative per query from {f.corpus_docs} "
-                       f"documents" + ("" if mine else f" would need {need / budget:.2f}x the budget"))
+                       f"documents leaves room for {max(with_negatives, 0):.1f} epochs (on from "
+                       f"{MINE_MIN_EPOCHS:g}: on dev, more epochs beat one epoch with negatives)")
     else:
         reasons.append(f"mining: {'on' if mine else 'off'} (as requested)")
     left = budget - evals - (mining_cost(f) if mine else 0.0)

@@ -23,15 +23,15 @@ def facts(**kw) -> RecipeFacts:
 
 # facts                                               given                     epochs  mine   dev
 TABLE = [
-    (facts(),                                            {},                       1.0,    True,  200),
-    (facts(rows=600, queries=600, corpus_docs=1000),     {},                       1.0,    True,  60),
-    (facts(doc_tokens=40, query_tokens=40),              {},                       1.5,    True,  200),
-    (facts(corpus_docs=20000, doc_tokens=60),            {},                       3.0,    False, 200),
-    (facts(rows=100, queries=100, corpus_docs=300),      {},                       1.0,    True,  0),
-    (facts(),                                            {"mine": False},          3.0,    False, 200),
-    (facts(),                                            {"epochs": 3.0},          3.0,    True,  200),
-    (facts(),                                            {"dev_queries": 0},       1.0,    True,  0),
-    (facts(dev_given=True),                              {},                       1.0,    True,  0),
+    (facts(),                                            {},                       3.0,    False, 200),
+    (facts(rows=600, queries=600, corpus_docs=1000),     {},                       2.5,    False, 60),
+    (facts(doc_tokens=40, query_tokens=40),              {},                       3.0,    False, 200),
+    (facts(rows=100, queries=100, corpus_docs=300),      {},                       3.0,    False, 0),
+    (facts(),                                            {"mine": True},           1.0,    True,  200),
+    (facts(),                                            {"epochs": 2.0},          2.0,    False, 200),
+    (facts(),                                            {"dev_queries": 0},       3.0,    False, 0),
+    (facts(dev_given=True),                              {},                       2.5,    False, 0),
+    (facts(budget_s=3600, forward_tokens_per_s=5e4),     {},                       3.0,    True,  200),
 ]
 
 
@@ -41,7 +41,7 @@ def test_plan_table(f, given, epochs, mine, dev):
     assert (p.epochs, p.mine, p.dev_queries) == (epochs, mine, dev)
     assert p.learning_rate == LEARNING_RATE and p.batch_size == 32
     assert len(p.reasons) >= 5 and all(isinstance(r, str) and r for r in p.reasons)
-    if not given:  # the plan fits its default budget
+    if not given and f.budget_s is None:  # the plan fits its default budget
         assert sum(p.cost.values()) <= p.budget == pytest.approx(DEFAULT_BUDGET * plain_epoch_cost(f))
 
 
@@ -85,12 +85,17 @@ def pairs_and_corpus(tmp_path):
     return write_jsonl(tmp_path / "pairs.jsonl", rows), ir
 
 
-def test_auto_on_pairs_mines_by_default_and_no_mine_turns_it_off(tiny_model, pairs_and_corpus, tmp_path):
+def test_auto_on_pairs_mines_when_the_budget_allows_and_no_mine_turns_it_off(tiny_model, pairs_and_corpus, tmp_path):
     pairs, ir = pairs_and_corpus
-    on = json.loads(fit(tiny_model, pairs, corpus=str(ir), out=tmp_path / "on", report=False).train_json.read_text())
+    on = json.loads(fit(tiny_model, pairs, corpus=str(ir), out=tmp_path / "on", budget="2h",
+                        report=False).train_json.read_text())
     assert on["recipe"]["plan"]["mine"] is True and on["data"]["mined"]["queries"] > 0
     assert [s["name"] for s in on["method"]["stages"]] == ["load", "mine", "train", "ship"]
-    off = json.loads(fit(tiny_model, pairs, corpus=str(ir), out=tmp_path / "off", mine=False,
+    default = json.loads(fit(tiny_model, pairs, corpus=str(ir), out=tmp_path / "default", epochs=0.5,
+                             report=False).train_json.read_text())
+    assert default["recipe"]["plan"]["mine"] is False and "mined" not in default["data"]
+    assert any(r.startswith("mining: off") and "leaves room for" in r for r in default["recipe"]["plan"]["reasons"])
+    off = json.loads(fit(tiny_model, pairs, corpus=str(ir), out=tmp_path / "off", budget="2h", mine=False,
                          report=False).train_json.read_text())
     assert off["recipe"]["plan"]["mine"] is False and "mined" not in off["data"]
     assert "mining: off (as requested)" in off["recipe"]["plan"]["reasons"]
