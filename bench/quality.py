@@ -261,11 +261,18 @@ def run_one(name: str, folder: Path, run: str, split: str, extra: list[str], fre
     return result
 
 
+def _cached_only(name: str, folder: Path, run: str, split: str, extra: list[str], fresh: bool,
+                 tag: str) -> dict | None:
+    """--cached: the stored result of a run, or None when it was never run."""
+    cache = OUT / "results" / (tag if run == "densefit" else tag.split("+")[0]) / name / f"{run}.json"
+    return json.loads(cache.read_text()) if cache.is_file() else None
+
+
 def _plan_of(train_json: Path) -> dict:
     summary = json.loads(train_json.read_text())
     recipe = summary.get("recipe", {})
-    return {"plan": recipe.get("plan", {}), "shipped": recipe.get("shipped"), "dev_scores": recipe.get("dev_ndcg@10"),
-            "stages": summary["method"]["stages"]}
+    return {"plan": recipe.get("plan", {}), "shipped": recipe.get("shipped"),
+            "dev_scores": recipe.get("dev_ndcg@10"), "stages": summary["method"]["stages"]}
 
 
 # --------------------------------------------------------------------------- report
@@ -340,6 +347,9 @@ def section(table: dict, command: str, split: str) -> str:
     notes = [n for name, res in table.items() if (n := _note(name, res))]
     v = verdicts(table)
     lines = _verdict_lines(v, table)
+    missing = [name for name, res in table.items() if not all(r in res for r in TRAINED)]
+    if missing:
+        lines.append(f"- not judged (a trained run is missing from this run's results): {', '.join(missing)}")
     return f"""{BEGIN}
 ## Quality across domains: densefit defaults vs a plain sentence-transformers fine-tune
 
@@ -384,7 +394,7 @@ def _verdict_lines(v: dict, table: dict) -> list[str]:
 
 
 def collect(names: list[str], split: str, extra: list[str], fresh: bool, tag: str, quick: bool,
-            skip: set[str]) -> dict:
+            skip: set[str], cached: bool = False) -> dict:
     from densefit.data.beir import load_beir
 
     table = {}
@@ -395,7 +405,8 @@ def collect(names: list[str], split: str, extra: list[str], fresh: bool, tag: st
         print(f"{name}: {folder}", flush=True)
         with_mpnet = not quick and split == "test"  # a reference point, not needed to choose a default
         runs = ("bm25", "minilm") + (("mpnet",) if with_mpnet else ()) + TRAINED
-        res = {r: x for r in runs if r not in skip and (x := run_one(name, folder, r, split, extra, fresh, tag))}
+        run = _cached_only if cached else run_one
+        res = {r: x for r in runs if r not in skip and (x := run(name, folder, r, split, extra, fresh, tag))}
         qrels = load_beir(folder, split).qrels
         res["_multi"] = sum(len(rel) > 1 for rel in qrels.values()) / max(len(qrels), 1)
         res["_key"] = "ndcg@10" if res["_multi"] > 0.2 else "mrr@10"
@@ -414,6 +425,7 @@ def main() -> None:
     ap.add_argument("--variant", default="", help="name for the cached results of a variant")
     ap.add_argument("--fresh", action="store_true", help="ignore cached results")
     ap.add_argument("--skip", default="", help="comma-separated runs to leave out this time, e.g. mpnet")
+    ap.add_argument("--cached", action="store_true", help="only rewrite the section from cached results; run nothing")
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n] or (["chatterbot", "bible-es"] if args.quick else list(DOMAINS))
@@ -423,7 +435,7 @@ def main() -> None:
     tag = "-".join(filter(None, [args.split, "quick" if args.quick else ""]))
     tag += f"+{args.variant}" if args.variant else ""
     table = collect(names, args.split, shlex.split(args.densefit_args), args.fresh, tag, args.quick,
-                    set(filter(None, args.skip.split(","))))
+                    set(filter(None, args.skip.split(","))), args.cached)
     command = ".venv/bin/python " + shlex.join(["bench/quality.py", *sys.argv[1:]])
     text = section(table, command, args.split)
     print(text)
