@@ -50,7 +50,7 @@ class TrainConfig:
                                       "(default: 32).")
     learning_rate: float | None = _f(None, "Peak learning rate (AdamW) (default: the recipe's, 5e-5 outside it).")
     budget: str | None = _f(None, "Time budget of the recipe (--method auto on query-document pairs), e.g. 10m, 1h, "
-                                  "90s; default: about 2.5x the cost of one plain epoch.")
+                                  "90s; default: about 3x the cost of one plain epoch.")
     dev_queries: int | None = _f(None, "Recipe: training queries held out as a dev split to pick the checkpoint and "
                                        "the shipped model (default: 10% of the queries, 30-200; 0: none). Unused "
                                        "when --eval has a dev split.")
@@ -83,7 +83,8 @@ class TrainConfig:
                                   "line) or a table with a text column.")
     explain: bool = _f(False, "Print why the method was chosen and why each alternative was not.")
     mine: bool | None = _f(None, "Mine hard negatives from --corpus (else the training documents) with the base "
-                                 "model (default: on in the recipe, off elsewhere; --no-mine turns it off).")
+                                 "model (default: the recipe mines when the budget leaves room for 2 epochs with "
+                                 "the negative; off elsewhere; --no-mine turns it off).")
     mine_negatives: int = _f(1, "Hard negatives mined per query.")
     mine_depth: int = _f(50, "Candidates retrieved per query before the false-negative filters.")
     mine_skip_top: int = _f(0, "Rank window: never take the top-k candidates (likely unlabelled positives).")

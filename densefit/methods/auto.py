@@ -87,12 +87,12 @@ RULES: tuple[Rule, ...] = (
          lambda f: f"only {f.rows} labelled pairs (< {SMALL_LABELLED}) plus {f.corpus_docs} documents: "
                    "AugSBERT (cross-encoder labels silver pairs)"),
     Rule("supervised", lambda f: _pairs_only(f) and f.corpus_docs > 0,
-         lambda f: f"{f.rows} pairs and a corpus of {f.corpus_docs} documents: the recipe (MNR, hard negatives "
-                   "mined from the corpus, dev-picked checkpoint, never worse than the base)"),
+         lambda f: f"{f.rows} pairs and a corpus of {f.corpus_docs} documents: the recipe (MNR, epochs and "
+                   "mining from the corpus planned to the budget, dev-picked checkpoint, never worse than the base)"),
     Rule("supervised", _pairs_only,
-         lambda f: f"{f.rows} pairs without negatives: the recipe (MNR, hard negatives mined from the training "
-                   "documents, dev-picked checkpoint, never worse than the base; add --corpus FILE to mine "
-                   "from all your documents)"),
+         lambda f: f"{f.rows} pairs without negatives: the recipe (MNR, epochs and "
+                   "mining from the training documents planned to the budget, dev-picked checkpoint, never worse "
+                   "than the base; add --corpus FILE to mine from all your documents)"),
     Rule("tsdae", lambda f: f.kind is None and f.corpus_docs > 0 and f.symmetric,
          lambda f: f"only documents ({f.corpus_docs}), symmetric search ({_ratio(f)}): TSDAE"),
     Rule("gpl", lambda f: f.kind is None and f.corpus_docs > 0,
