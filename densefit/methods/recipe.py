@@ -147,7 +147,7 @@ def plan(f: RecipeFacts, given: dict) -> Plan:
                        f"(at most {MAX_EPOCHS:g})")
     lr = given.get("learning_rate") or LEARNING_RATE
     reasons.append(f"learning rate: {lr:g}" + (" (as requested)" if given.get("learning_rate") else
-                                               ", chosen on dev splits across domains (docs/benchmarks.md)"))
+                                               ", the recipe's default (docs/benchmarks.md says where it comes from)"))
     batch = given.get("batch_size") or BATCH_SIZE
     reasons.append(f"batch: {batch} pairs, MNR with in-batch negatives" +
                    (" (as requested)" if given.get("batch_size") else
