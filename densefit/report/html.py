@@ -222,8 +222,8 @@ def recipe_section(report: dict) -> str:
     return f"<ul>{reasons}</ul>{shipped}"
 
 
-SECTIONS = (("Headline", headline_table), ("Recipe", recipe_section), ("Forgetting check", forgetting_section),
-            ("Per-query view", per_query_section), ("Training curves", training_section),
+SECTIONS = (("Headline", headline_table), ("Forgetting check", forgetting_section),
+            ("Per-query view", per_query_section), ("Training curves", training_section), ("Recipe", recipe_section),
             ("Score distributions", scores_section), ("Data audit", audit_section),
             ("Models and settings", settings_section))
 
