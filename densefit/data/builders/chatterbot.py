@@ -33,7 +33,7 @@ from pathlib import Path
 import yaml
 
 from densefit.data.beir import write_beir
-from densefit.data.builders.splits import MIN_TEST, SplitSet, check_split, split_by_document
+from densefit.data.builders.splits import MIN_TEST, SetSummary, SplitSet, check_split, split_by_document
 from densefit.errors import DensefitError, UnknownNameError
 
 MAX_TRAIN = 4000
@@ -154,17 +154,7 @@ def split_pairs(pairs: Sequence[Pair], *, test: int, dev: int, seed: int,
 # --------------------------------------------------------------------------- public entry points
 
 
-@dataclass
-class ChatterbotSummary:
-    """What was written: documents, queries, split sizes (also per language), drops by reason, wall time."""
-
-    out_dir: Path
-    docs: int
-    queries: int
-    split_sizes: dict[str, int]
-    languages: dict[str, dict[str, int]]
-    dropped: dict[str, int]
-    seconds: float
+ChatterbotSummary = SetSummary  # the one summary every builder returns
 
 
 def build_from_folder(data_dir: str | os.PathLike, out_dir: str | os.PathLike, *,

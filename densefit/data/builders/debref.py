@@ -40,7 +40,8 @@ from pathlib import Path
 from densefit.data.beir import write_beir
 from densefit.data.builders.debian import cache_root, fetch_debian_tree
 from densefit.data.builders.manpages import OWN_DATA_HINT
-from densefit.data.builders.splits import MIN_TEST, SplitSet, check_split, split_by_document, stable_rank
+from densefit.data.builders.splits import (MIN_TEST, SetSummary, SplitSet, check_split, split_by_document,
+                                          stable_rank)
 from densefit.errors import DensefitError, UnknownNameError
 
 LANGUAGES = ("en", "es", "de")
@@ -366,17 +367,7 @@ def split_languages(sets: Mapping[str, LanguageSet], *, test: int, dev: int, see
 # --------------------------------------------------------------------------- public entry points
 
 
-@dataclass
-class DebrefSummary:
-    """What was written: documents, queries, split sizes (also per language), drops by reason, wall time."""
-
-    out_dir: Path
-    docs: int
-    queries: int
-    split_sizes: dict[str, int]
-    languages: dict[str, dict[str, int]]
-    dropped: dict[str, int]
-    seconds: float
+DebrefSummary = SetSummary  # the one summary every builder returns
 
 
 def build_from_book(books: Mapping[str, str | os.PathLike], out_dir: str | os.PathLike, *,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from densefit.data.beir import write_beir
 from densefit.data.builders.debian import cache_root, fetch_debian_tree
-from densefit.data.builders.splits import SplitSet, check_split, split_by_document
+from densefit.data.builders.splits import SetSummary, SplitSet, check_split, split_by_document
 from densefit.errors import DensefitError
 
 PACKAGE = "python3.11-doc"
@@ -400,18 +400,7 @@ def _split(groups: Mapping[str, Sequence[str]], corpus: dict[str, dict], dropped
 MIN_API_DOCS = 10_000
 
 
-@dataclass
-class PydocsSummary:
-    """What a build wrote: documents, queries, queries per split, what was dropped by reason
-    (`*_docs`: documents left out of the corpus or kept without a query; `*_queries`: queries
-    left out), and wall time."""
-
-    out_dir: Path
-    docs: int
-    queries: int
-    split_sizes: dict[str, int]
-    dropped: dict[str, int]
-    seconds: float
+PydocsSummary = SetSummary  # the one summary every builder returns
 
 
 def fetch_html_root(cache_dir: str | os.PathLike | None) -> Path:

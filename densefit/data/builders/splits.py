@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from densefit.errors import DensefitError
 
@@ -29,6 +30,20 @@ class SplitSet:
 
     def split_sizes(self) -> dict[str, int]:
         return {split: len(rel) for split, rel in self.qrels.items()}
+
+
+@dataclass
+class SetSummary:
+    """What a builder wrote: documents, queries, queries per split, drops by reason, wall time, and for
+    multilingual sets the same counts per language."""
+
+    out_dir: Path
+    docs: int
+    queries: int
+    split_sizes: dict[str, int]
+    dropped: dict[str, int]
+    seconds: float
+    languages: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def stable_rank(key: str, seed: int = 0) -> int:
