@@ -17,6 +17,7 @@ store's record (model, fingerprint, dimension) is the mapping's `_meta`.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import numpy as np
@@ -79,6 +80,44 @@ def score_to_cosine(score: float) -> float:
     return score - 1.0 if score >= 1.0 else 1.0 - 1.0 / score
 
 
+def _known(kind: str, index: str, uri: str, reason: str) -> StoreError | None:
+    """A clear error for a closed or read-only index (the two states a healthy cluster refuses in)."""
+    if kind == "index_closed_exception":
+        return StoreError(f"the OpenSearch index '{index}' at '{uri}' is closed. "
+                          f"Fix: open it (POST /{index}/_open) and run again")
+    if kind == "cluster_block_exception":
+        return StoreError(f"the OpenSearch index '{index}' at '{uri}' is read-only ({reason}). Fix: free disk "
+                          f"space on the cluster (a full disk sets the block), then lift it with PUT /{index}/_settings "
+                          '{"index.blocks.read_only_allow_delete": null, "index.blocks.write": null}')
+    return None
+
+
+@contextmanager
+def explained(index: str, uri: str):
+    """Turn the cluster's refusals into errors that name the index and the fix."""
+    from opensearchpy.exceptions import ConnectionError, TransportError
+
+    try:
+        yield
+    except ConnectionError as exc:
+        raise StoreError(f"cannot reach OpenSearch at '{uri}' ({exc.error}). Fix: check the host and port, that the "
+                         "cluster is up, and the scheme (opensearchs:// for https)") from None
+    except TransportError as exc:
+        info = exc.info if isinstance(exc.info, dict) else {}
+        cause = info.get("error") if isinstance(info.get("error"), dict) else {}
+        kind = cause.get("type") or (exc.error if isinstance(exc.error, str) else "")
+        raise (_known(kind, index, uri, cause.get("reason", str(exc)))
+               or StoreError(f"OpenSearch at '{uri}' answered {exc}")) from None
+
+
+def refused(index: str, uri: str, errors: list[dict], total: int) -> StoreError:
+    """The error for bulk items the cluster refused; a closed or blocked index gets its own fix."""
+    cause = next(iter(errors[0].values())).get("error") or {}
+    if isinstance(cause, dict) and (known := _known(cause.get("type", ""), index, uri, cause.get("reason", ""))):
+        return StoreError(f"{known} ({len(errors)} of {total} documents refused)")
+    return StoreError(f"OpenSearch refused {len(errors)} of {total} documents; first: {errors[0]}")
+
+
 def bulk_actions(index: str, rows: Rows, replace: bool) -> list[dict]:
     op = "index" if replace else "create"
     return [{"_op_type": op, "_index": index, "_id": i,
@@ -92,7 +131,9 @@ class OpenSearchStore(Store):
         self.uri, self.cfg = uri, config or IndexConfig.from_env()
         self.client, self.index = client_from_uri(uri) if client is None else (client, urlparse(uri).path.strip("/"))
         self._meta: dict | None = None
-        if not create and not self.client.indices.exists(index=self.index):
+        with explained(self.index, uri):
+            present = self.client.indices.exists(index=self.index)
+        if not create and not present:
             raise StoreError(f"no OpenSearch index '{self.index}' at '{uri}'. Fix: build it with densefit index "
                              f"--store {uri}")
 
@@ -101,7 +142,8 @@ class OpenSearchStore(Store):
             if not self.client.indices.exists(index=self.index):
                 self._meta = {}
             else:
-                mapping = self.client.indices.get_mapping(index=self.index)
+                with explained(self.index, self.uri):
+                    mapping = self.client.indices.get_mapping(index=self.index)
                 self._meta = dict(next(iter(mapping.values()))["mappings"].get("_meta", {}))
         return dict(self._meta)
 
@@ -131,10 +173,11 @@ class OpenSearchStore(Store):
             present = self.existing(rows.ids)
             if present:
                 raise DuplicateIdError(sorted(present), "in the index")
-        ok, errors = helpers.bulk(self.client, bulk_actions(self.index, rows, replace), raise_on_error=False,
-                                  refresh=True)
+        with explained(self.index, self.uri):
+            ok, errors = helpers.bulk(self.client, bulk_actions(self.index, rows, replace), raise_on_error=False,
+                                      refresh=True)
         if errors:
-            raise StoreError(f"OpenSearch refused {len(errors)} of {len(rows)} documents; first: {errors[0]}")
+            raise refused(self.index, self.uri, errors, len(rows))
         return ok
 
     def delete(self, ids: list[str]) -> int:
@@ -142,8 +185,11 @@ class OpenSearchStore(Store):
 
         present = self.existing(ids)
         if present:
-            helpers.bulk(self.client, [{"_op_type": "delete", "_index": self.index, "_id": i} for i in sorted(present)],
-                         refresh=True)
+            with explained(self.index, self.uri):
+                _, errors = helpers.bulk(self.client, [{"_op_type": "delete", "_index": self.index, "_id": i}
+                                                       for i in sorted(present)], raise_on_error=False, refresh=True)
+            if errors:
+                raise refused(self.index, self.uri, errors, len(present))
         return len(present)
 
     def existing(self, ids: list[str]) -> set[str]:
@@ -151,19 +197,22 @@ class OpenSearchStore(Store):
             return set()
         found: set[str] = set()
         for start in range(0, len(ids), 1000):
-            resp = self.client.mget(index=self.index, body={"ids": list(ids[start : start + 1000])}, _source=False)
+            with explained(self.index, self.uri):
+                resp = self.client.mget(index=self.index, body={"ids": list(ids[start : start + 1000])}, _source=False)
             found.update(d["_id"] for d in resp["docs"] if d.get("found"))
         return found
 
     def count(self) -> int:
         if not self.client.indices.exists(index=self.index):
             return 0
-        return int(self.client.count(index=self.index)["count"])
+        with explained(self.index, self.uri):
+            return int(self.client.count(index=self.index)["count"])
 
     def search(self, vectors: np.ndarray, k: int, filter: dict | None) -> list[list[Hit]]:
         out = []
         for vector in vectors:
-            resp = self.client.search(index=self.index, body=knn_query(vector, k, filter, self.cfg.ef_search))
+            with explained(self.index, self.uri):
+                resp = self.client.search(index=self.index, body=knn_query(vector, k, filter, self.cfg.ef_search))
             out.append([Hit(h["_id"], score_to_cosine(float(h["_score"])), h["_source"].get("text", ""),
                             h["_source"].get("metadata") or {}) for h in resp["hits"]["hits"]])
         return out

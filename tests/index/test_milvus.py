@@ -53,32 +53,4 @@ def test_milvus_uri_and_filter_translation(monkeypatch):
     assert milvus_filter({"section": "2", "n": 3, "ok": True}) == \
         'metadata["section"] == "2" and metadata["n"] == 3 and metadata["ok"] == true'
 
-
-WRITE_CHILD = """
-import sys, numpy as np
-from densefit.index import Index
-x = np.eye(16, dtype=np.float32)[:6]
-with Index.open(sys.argv[1], create=True) as idx:
-    idx.add([f"d{i}" for i in range(6)], [f"text {i}" for i in range(6)], [{"n": str(i)} for i in range(6)], vectors=x)
-"""
-READ_CHILD = """
-import sys, json, numpy as np
-from densefit.index import Index
-with Index.open(sys.argv[1]) as idx:
-    hits = idx.search_vectors(np.eye(16, dtype=np.float32)[2:3], k=1)[0]
-    print(json.dumps({"count": idx.count(), "top": hits[0].id, "dim": idx.dimension}))
-"""
-
-
-def test_a_store_written_by_one_process_is_searched_by_another(tmp_path):
-    """The CLI flow: `densefit index` writes, then `densefit search` (a new process) reads; collections start
-    'released' in the new process, so reading without loading them fails."""
-    import json
-    import subprocess
-    import sys
-
-    db = str(tmp_path / "m.db")
-    subprocess.run([sys.executable, "-c", WRITE_CHILD, db], check=True, timeout=300)
-    out = subprocess.run([sys.executable, "-c", READ_CHILD, db], check=True, timeout=300, capture_output=True,
-                         text=True).stdout
-    assert json.loads(out.strip().splitlines()[-1]) == {"count": 6, "top": "d2", "dim": 16}
+# The cross-process flow (one process writes, new ones read) is tests/index/test_store_contract.py.
