@@ -284,7 +284,7 @@ def start_densefit(store: str, port: int, args) -> subprocess.Popen:
 
 
 def ensure_export(backend: str) -> None:
-    """A named export backend needs MODEL/exports/FORMAT: make it once (with its parity check) if missing."""
+    """A named export backend needs an export of `default` (in the user cache): make it once if missing."""
     if backend in ("auto", "torch"):
         return
     from densefit.inference.export import ExportConfig, export_model
@@ -293,7 +293,7 @@ def ensure_export(backend: str) -> None:
 
     folder = resolve_model("default")
     if backend not in exported_variants(folder):
-        export_model(ExportConfig(model="default", format=backend, out=str(Path(folder) / "exports" / backend)))
+        export_model(ExportConfig(model="default", format=backend))  # to where backend=auto looks
 
 
 def server_env() -> dict:
@@ -636,7 +636,7 @@ def main() -> None:
     p.add_argument("--max-wait-ms", type=float, default=0.0, help="server --max-wait-ms")
     p.add_argument("--threads", type=int, default=None, help="server --threads (default: torch's choice)")
     p.add_argument("--backend", default="openvino",
-                   help="server --backend; an export format is created under the model's exports/ if missing")
+                   help="server --backend; an export format is created (in the user cache) if missing")
     p.add_argument("--no-peer", action="store_true", help="skip the naive peer")
     p.add_argument("--write-doc", action="store_true", help="also rewrite docs/benchmarks.md in --quick mode")
     p.add_argument("--peer-server", type=int, default=None, help=argparse.SUPPRESS)

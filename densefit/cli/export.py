@@ -20,7 +20,8 @@ def export(
     format: str = typer.Option("onnx", "--format",
                                help="onnx | onnx-int8 | openvino | openvino-int8; comma-separated for several."),
     out: Optional[str] = typer.Option(None, "--out", help="Folder to write; with several formats, one sub-folder "
-                                      "each. Default: MODEL/exports/FORMAT, where backend=auto finds it."),
+                                      "each. Default: MODEL/exports/FORMAT for a model folder you own, else "
+                                      "$XDG_CACHE_HOME/densefit/exports/...; backend=auto finds it there."),
     eval: Optional[str] = typer.Option(None, "--eval", help=h("eval")),
     max_seq_length: Optional[int] = typer.Option(None, help=h("max_seq_length")),
     sample: int = typer.Option(256, help=h("sample")),
@@ -28,25 +29,22 @@ def export(
 ) -> None:
     """Export MODEL, check parity against torch, and print speed, size and quality per variant."""
     from densefit.inference.export import export_model, get_variant, print_export_table
-    from densefit.models import resolve_model
 
     formats = [f.strip() for f in format.split(",") if f.strip()]
     for name in formats:
         get_variant(name)  # unknown names fail before any work
     manifests = []
     for name in formats:
-        target = _target(out, name, len(formats), resolve_model(model))
+        target = _target(out, name, len(formats), model)
         cfg = ExportConfig(model=model, format=name, out=str(target), max_seq_length=max_seq_length,
                            eval=eval, sample=sample, calibration=calibration)
         manifests.append((target, export_model(cfg)))
     print_export_table(manifests)
 
 
-def _target(out: Optional[str], name: str, n: int, resolved: str) -> Path:
-    from densefit.inference.select import EXPORTS_DIR
+def _target(out: Optional[str], name: str, n: int, model: str) -> Path:
+    from densefit.inference.export import default_out
 
     if out is None:
-        if not Path(resolved).is_dir():
-            raise typer.BadParameter("pass --out for a hub model")
-        return Path(resolved) / EXPORTS_DIR / name
+        return default_out(model, name)
     return Path(out) / name if n > 1 else Path(out)

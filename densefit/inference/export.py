@@ -8,6 +8,8 @@ or not at all (staged, then renamed).
 
 from __future__ import annotations
 
+import dataclasses
+
 import shutil
 import sys
 import tempfile
@@ -41,7 +43,8 @@ class Variant:
 class ExportConfig:
     model: str = field(default="default", metadata={"help": "Model to export: 'default', a folder or a hub id."})
     format: str = field(default="onnx", metadata={"help": "onnx | onnx-int8 | openvino | openvino-int8."})
-    out: str = field(default="", metadata={"help": "Folder to write (replaced atomically if it exists)."})
+    out: str = field(default="", metadata={"help": "Folder to write (replaced atomically if it exists). Default: "
+                                           "MODEL/exports/FORMAT for a folder you own, else the user cache."})
     max_seq_length: int | None = field(default=None, metadata={"help": "Token limit baked into the export."})
     eval: str | None = field(default=None, metadata={"help": "BEIR folder: report the metric delta vs torch."})
     sample: int = field(default=256, metadata={"help": "Texts in the parity sample (min cosine vs torch)."})
@@ -154,12 +157,26 @@ def folder_size_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
 
+def default_out(model: str, fmt: str) -> Path:
+    """Where an export goes without --out: where backend=auto looks for it (never under site-packages)."""
+    from densefit.errors import ConfigError
+    from densefit.inference.select import writable_exports_dir
+    from densefit.models import resolve_model
+
+    resolved = resolve_model(model)
+    if not Path(resolved).is_dir():
+        raise ConfigError(f"'{model}' is not a local folder, so its exports have no default place. Fix: pass --out")
+    return writable_exports_dir(resolved) / fmt
+
+
 def export_model(cfg: ExportConfig, sample_texts: Sequence[str] | None = None) -> dict:
     """Export, run the parity check, record it in the manifest; returns the manifest."""
     from densefit.inference.parity import sample_corpus
     from densefit.models import load_model
 
     variant = get_variant(cfg.format)
+    if not cfg.out:
+        cfg = dataclasses.replace(cfg, out=str(default_out(cfg.model, variant.name)))
     model = load_model(cfg.model, max_seq_length=cfg.max_seq_length)
     texts = list(sample_texts) if sample_texts is not None else sample_corpus(cfg.eval, cfg.sample + cfg.calibration)
     calib, sample = texts[cfg.sample:] or texts, texts[:cfg.sample]

@@ -1,6 +1,10 @@
 """Pick the encoder: torch, or an exported variant whose parity was proven on this hardware.
 
-`backend="auto"` looks for exports in `<model folder>/exports/*/`. A variant is
+`backend="auto"` looks for exports in `exports_dir(model)`: `<model folder>/exports/*/` for a
+folder the user owns (a run, a saved model), and a per-user cache for a model they do not
+own (one inside the installed packages, such as `default`, or a read-only folder):
+`$XDG_CACHE_HOME/densefit/exports/<name>-<weights hash>/`, else `~/.cache/densefit/...`.
+Nothing is ever written under site-packages. A variant is
 eligible only when its recorded parity check passed (min cosine >= MIN_COSINE),
 it was measured on a CPU with the same instruction sets as this one, it was
 faster than torch there, and its runtime is installed. The fastest eligible one
@@ -9,12 +13,17 @@ wins; with none, torch is used. Quality is never traded away silently.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import json
+import os
+import site
+import sysconfig
 from pathlib import Path
 
 from densefit.console import say
-from densefit.errors import UnknownNameError
+from densefit.errors import ConfigError, UnknownNameError
 from densefit.inference.parity import MIN_COSINE, machine_signature
 from densefit.inference.runtimes import MANIFEST, open_exported
 
@@ -23,13 +32,71 @@ EXPORTS_DIR = "exports"
 RUNTIME_MODULES = {"onnx": "onnxruntime", "openvino": "openvino"}
 
 
+CACHE_ENV = "XDG_CACHE_HOME"
+
+
+def cache_root() -> Path:
+    """densefit's per-user cache: $XDG_CACHE_HOME/densefit, else ~/.cache/densefit."""
+    base = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache")
+    return Path(base) / "densefit"
+
+
+def _installed_roots() -> list[Path]:
+    paths = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")} | set(site.getsitepackages())
+    return [Path(p).resolve() for p in paths | {site.getusersitepackages()}]
+
+
+def owned(model_dir: str | Path) -> bool:
+    """True for a folder the user owns (exports go inside it); False inside installed packages or read-only."""
+    folder = Path(model_dir).resolve()
+    inside = any(folder.is_relative_to(root) for root in _installed_roots())
+    return not inside and os.access(folder, os.W_OK)
+
+
+@functools.cache
+def _weights_hash(folder: Path, stamp: tuple) -> str:
+    digest = hashlib.sha256()
+    for weights in sorted(folder.rglob("*.safetensors")):
+        with open(weights, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def model_key(model_dir: str | Path) -> str:
+    """`<folder name>-<hash of the weights>`: the same weights share one cache folder, other weights never do."""
+    folder = Path(model_dir).resolve()
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*.safetensors")))
+    name = folder.parent.name if folder.name == "model" else folder.name  # a run's or a package's model/ folder
+    return f"{name}-{_weights_hash(folder, stamp)}"
+
+
+def exports_dir(model_dir: str | Path) -> Path:
+    """Where exports of this model live: inside a folder the user owns, else in the user cache."""
+    return Path(model_dir) / EXPORTS_DIR if owned(model_dir) else cache_root() / EXPORTS_DIR / model_key(model_dir)
+
+
+def writable_exports_dir(model_dir: str | Path) -> Path:
+    """exports_dir(model_dir), created; a cache that cannot be written says which folder and how to move it."""
+    folder = exports_dir(model_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot write exports to '{folder}' ({exc.strerror or exc}). Fix: set {CACHE_ENV} to a "
+                          "writable folder, or pass --out") from None
+    return folder
+
+
 def exported_variants(model_dir: str | Path) -> dict[str, tuple[Path, dict]]:
-    """format -> (folder, manifest) for every export found under `<model_dir>/exports/`."""
-    root = Path(model_dir) / EXPORTS_DIR
+    """format -> (folder, manifest) for every export of this model (`exports_dir`, and `<model>/exports/`)."""
     found = {}
-    for manifest_path in sorted(root.glob(f"*/{MANIFEST}")) if root.is_dir() else []:
-        manifest = json.loads(manifest_path.read_text())
-        found[manifest.get("format", manifest_path.parent.name)] = (manifest_path.parent, manifest)
+    for root in dict.fromkeys([exports_dir(model_dir), Path(model_dir) / EXPORTS_DIR]):
+        for manifest_path in sorted(root.glob(f"*/{MANIFEST}")) if root.is_dir() else []:
+            manifest = json.loads(manifest_path.read_text())
+            found.setdefault(manifest.get("format", manifest_path.parent.name), (manifest_path.parent, manifest))
     return found
 
 
@@ -95,9 +162,10 @@ def _named_export(model: str, backend: str) -> Path:
     from densefit.errors import ModelLoadError
     from densefit.models import resolve_model
 
-    variants = exported_variants(resolve_model(model))
+    resolved = resolve_model(model)
+    variants = exported_variants(resolved) if Path(resolved).is_dir() else {}
     if backend not in variants:
-        raise ModelLoadError(f"no '{backend}' export of '{model}' in {Path(resolve_model(model)) / EXPORTS_DIR}. "
-                             f"Fix: densefit export --model {model} --format {backend} "
-                             f"--out {Path(resolve_model(model)) / EXPORTS_DIR / backend}")
+        where = exports_dir(resolved) if Path(resolved).is_dir() else "the model's exports"
+        raise ModelLoadError(f"no '{backend}' export of '{model}' in {where}. "
+                             f"Fix: densefit export --model {model} --format {backend}")
     return variants[backend][0]
