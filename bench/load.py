@@ -42,6 +42,7 @@ from pydantic import BaseModel
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see densefit/cli/serve.py
 ROOT = Path(__file__).resolve().parent.parent
 import docsection  # noqa: E402  (bench/docsection.py)
+from progress import line, phase as stage  # noqa: E402  (bench/progress.py: one line per phase)
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- LOAD:BEGIN -->", "<!-- LOAD:END -->"
 CACHE = Path(os.environ.get("DENSEFIT_CACHE", Path.home() / ".cache" / "densefit")) / "bench-load"
@@ -78,10 +79,13 @@ def build_store(docs: int) -> tuple[str, list[str], dict]:
         shutil.rmtree(path)
     encoder = load("default")
     texts = [" ".join(p.text.split())[:TEXT_CHARS] for p in pages]
-    base, encode_s = page_vectors(encoder, texts)
+    with stage("encode the man pages", unit="pages") as step:
+        base, encode_s = page_vectors(encoder, texts)
+        step.count = len(texts)
     rng = np.random.default_rng(0)
     start = time.perf_counter()
-    with Index.open(str(path), model="default", create=True) as idx:  # records "default" in the store
+    with stage(f"index {docs:,} documents", unit="docs") as step, \
+            Index.open(str(path), model="default", create=True) as idx:  # records "default" in the store
         copies = -(-docs // len(pages))
         for c in range(copies):
             n = min(len(pages), docs - c * len(pages))
@@ -92,7 +96,7 @@ def build_store(docs: int) -> tuple[str, list[str], dict]:
                     [{"section": p.section, "copy": c} for p in pages[:n]], vectors=vecs)
         idx.search_vectors(base[:1], k=10)  # builds the ANN structure
         idx.flush()
-        count = idx.count()
+        count = step.count = idx.count()
         try:
             describe = idx.describe()
         except Exception as exc:  # noqa: BLE001 - a description is nice to have, not needed
@@ -216,7 +220,7 @@ async def closed_loop(port: int, queries: list[str], clients: int, seconds: floa
 
     await asyncio.gather(*(worker() for _ in range(clients)))
     client.close()
-    return phase
+    return said(phase)
 
 
 async def open_loop(port: int, queries: list[str], rate: float, seconds: float, name: str) -> Phase:
@@ -245,6 +249,14 @@ async def open_loop(port: int, queries: list[str], rate: float, seconds: float, 
         tasks.append(asyncio.create_task(one(at, rng.choice(queries))))
     await asyncio.gather(*tasks)
     client.close()
+    return said(phase)
+
+
+def said(phase: Phase) -> Phase:
+    """One line for a finished load phase: its answered rate and latency, from its own records."""
+    s = phase.summary()
+    line(f"{phase.name}: {s['throughput_ok']:.1f} answered/s, p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, "
+         f"statuses {s['statuses']}")
     return phase
 
 
@@ -293,7 +305,8 @@ def ensure_export(backend: str) -> None:
 
     folder = resolve_model("default")
     if backend not in exported_variants(folder):
-        export_model(ExportConfig(model="default", format=backend))  # to where backend=auto looks
+        with stage(f"export default as {backend}"):
+            export_model(ExportConfig(model="default", format=backend))  # to where backend=auto looks
 
 
 def server_env() -> dict:
@@ -371,8 +384,12 @@ async def soak(port: int, pid: int, queries: list[str], rate: float, seconds: fl
     t0 = time.perf_counter()
 
     async def sampler():
+        said_at = 0.0
         while time.perf_counter() - t0 < seconds:
             samples.append((time.perf_counter() - t0, rss_mb(pid)))
+            if samples[-1][0] - said_at >= 60:  # a 10-minute soak says where it is once a minute
+                said_at = samples[-1][0]
+                line(f"soak: {said_at:.0f} of {seconds:.0f} s, server RSS {samples[-1][1]:.0f} MB")
             await asyncio.sleep(min(5.0, seconds / 20))
 
     steal = stolen_cpu_s()
@@ -452,7 +469,8 @@ def run_densefit(store: str, queries: list[str], args) -> dict:
     port = free_port()
     proc = start_densefit(store, port, args)
     try:
-        wait_ready(port, proc)
+        with stage("start densefit serve"):
+            wait_ready(port, proc)
         out = measure(port, queries, args, phase_s=args.phase_s)
         out["rss_after_start_mb"] = rss_mb(proc.pid)
         out["sustainable"] = sustainable_rate(port, queries, out["capacity"]["throughput_ok"], args)
@@ -502,7 +520,8 @@ def run_peer(store: str, queries: list[str], args, densefit_capacity: float) -> 
     port = free_port()
     proc = start_peer(store, port)
     try:
-        wait_ready(port, proc)
+        with stage("start the peer server"):
+            wait_ready(port, proc)
         out = measure(port, queries, args, phase_s=args.phase_s)
         out["sustainable"] = sustainable_rate(port, queries, out["capacity"]["throughput_ok"], args)
         out["open_at_densefit_1x"] = asyncio.run(open_loop(port, queries, densefit_capacity, args.phase_s,

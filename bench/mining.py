@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import docsection  # noqa: E402  (bench/docsection.py)
+from progress import line  # noqa: E402  (bench/progress.py: one line per phase)
 from demo import DOC, machine  # noqa: E402
 
 BEGIN, END = "<!-- MINING:BEGIN -->", "<!-- MINING:END -->"
@@ -71,10 +72,13 @@ def main() -> None:
     t0 = time.perf_counter()
     d_emb = encoder.encode(docs, show_progress=True)
     encode_s = time.perf_counter() - t0
+    line(f"encoded {len(docs):,} documents in {encode_s:.0f} s ({len(docs) / encode_s:.0f} docs/s)")
     q_emb = encoder.encode(queries)
     t = time.perf_counter(); exact_idx, _ = exact_topk(q_emb, d_emb, 50); exact_s = time.perf_counter() - t
     t = time.perf_counter(); hnsw_idx, _ = hnsw_topk(q_emb, d_emb, 50); hnsw_s = time.perf_counter() - t
     recall = np.mean([len(set(a[:10]) & set(b[:10])) / 10 for a, b in zip(hnsw_idx, exact_idx)])
+    line(f"top-50 for {len(queries):,} queries: exact {exact_s:.2f} s, HNSW {hnsw_s:.2f} s (recall@10 {recall:.3f}); "
+         "mining ...")
     # the mining path after encoding (queries, HNSW, filters), on the corpus embeddings made above
     result = mine(encoder, queries, positives, docs, MiningConfig(negatives=3, index="hnsw"), doc_embeddings=d_emb)
     s = result.stats

@@ -34,6 +34,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import docsection  # noqa: E402  (bench/docsection.py)
+from progress import line  # noqa: E402  (bench/progress.py: one line per phase)
 from demo import machine  # noqa: E402  (the machine line every bench writes)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,6 +190,7 @@ def score(model: str | None, folder: Path, split: str) -> dict:
 
 
 def _timed(cmd: list[str], log: Path) -> float:
+    line(f"  training: {Path(cmd[1]).name if cmd[1].endswith('.py') else 'densefit train'} (log: {log})")
     start = time.perf_counter()
     with open(log, "w") as fh:
         done = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -253,11 +255,13 @@ def run_one(name: str, folder: Path, run: str, split: str, extra: list[str], fre
     else:
         model_tag = tag.replace(split, "models", 1)  # the same trained model serves every split
         model, seconds, info = trained(name, folder, run, model_tag, extra, fresh)
+    line(f"  {run}: scoring the {split} split")
     result = {"run": run, "train_s": seconds, **info, **score(model, folder, split)}
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(result))
     m = result["metrics"]
-    print(f"  {run:9s} mrr@10 {m['mrr@10']:.4f} ndcg@10 {m['ndcg@10']:.4f} train {seconds:.0f}s", flush=True)
+    line(f"  {run:9s} mrr@10 {m['mrr@10']:.4f} ndcg@10 {m['ndcg@10']:.4f} train {seconds:.0f}s "
+         f"scored in {result['eval_s']:.0f}s")
     return result
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import docsection  # noqa: E402  (bench/docsection.py)
+from progress import line  # noqa: E402  (bench/progress.py: one line per phase)
 from demo import DOC, machine  # noqa: E402
 from load import free_port, stop, wait_ready  # noqa: E402  (the load benchmark's server helpers)
 
@@ -197,14 +198,22 @@ def main() -> None:
     out = Path(args.out) / ("quick" if args.quick else "full")
     out.mkdir(parents=True, exist_ok=True)
     train, test = ir_set(Path(args.out))
+    line("cross-encoder: training or reading the cached one ...")
     ce = train_reranker(train, out, 20 if args.quick else args.ce_steps, args.retrain)
+    line(f"indexing the {len(test.corpus):,} test documents ...")
     store = build_store(test, out)
     qids = sorted(test.judged_queries())
     random.Random(0).shuffle(qids)
     qids = sorted(qids[:20 if args.quick else args.queries])
     queries, qrels = {q: test.queries[q] for q in qids}, {q: test.qrels[q] for q in qids}
     depths = [10] if args.quick else [int(n) for n in args.top_n.split(",")]
-    results = [measure(store, ce["path"], n, queries, qrels) for n in depths]
+    results = []
+    for n in depths:
+        line(f"measuring both stages through the server, rerank depth {n}, {len(queries)} queries ...")
+        results.append(measure(store, ce["path"], n, queries, qrels))
+        r = results[-1]
+        line(f"depth {n}: MRR@10 {r['bi_encoder']['mrr@10']:.4f} -> {r['reranked']['mrr@10']:.4f} reranked, "
+             f"p50 {r['bi_encoder']['p50_ms']:.0f} -> {r['reranked']['p50_ms']:.0f} ms")
     (out / "results.json").write_text(json.dumps({"ce": ce, "results": results}, indent=1))
     command = ".venv/bin/python bench/rerank.py " + " ".join(sys.argv[1:])
     text = section(results, ce, len(qids), command.strip()).replace("{corpus}", f"{len(test.corpus):,}")
