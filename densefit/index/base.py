@@ -81,6 +81,10 @@ class Store(ABC):
     def flush(self) -> None:
         """Persist derived state (e.g. an ANN index cache); durable rows need no flush."""
 
+    def metadata_fields(self) -> set[str] | None:
+        """The metadata field names some stored row has (None: this engine cannot tell cheaply)."""
+        return None
+
     def describe(self) -> dict:
         """Engine and search settings, for reports (eval prints them)."""
         return {"backend": type(self).__name__}

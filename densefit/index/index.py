@@ -164,6 +164,10 @@ class Index:
     def existing(self, ids: list[str]) -> set[str]:
         return self.store.existing([str(i) for i in ids])
 
+    def metadata_fields(self) -> set[str] | None:
+        """Metadata field names present in the store (None when the backend cannot tell)."""
+        return self.store.metadata_fields()
+
     def describe(self) -> dict:
         return {"uri": self.store.uri, "model": self.model_name, "dimension": self.dimension,
                 "count": self.count(), **self.store.describe()}

@@ -216,6 +216,10 @@ class LocalStore(Store):
         with self.lock:
             return self._existing(ids)
 
+    def metadata_fields(self) -> set[str]:
+        with self.lock:
+            return {r[0] for r in self.conn.execute("SELECT DISTINCT j.key FROM rows, json_each(rows.metadata) AS j")}
+
     def _existing(self, ids: list[str]) -> set[str]:
         found: set[str] = set()
         for chunk in _chunks(list(ids), 500):

@@ -217,6 +217,14 @@ class OpenSearchStore(Store):
                             h["_source"].get("metadata") or {}) for h in resp["hits"]["hits"]])
         return out
 
+    def metadata_fields(self) -> set[str] | None:
+        if not self.client.indices.exists(index=self.index):
+            return set()
+        with explained(self.index, self.uri):
+            mapping = next(iter(self.client.indices.get_mapping(index=self.index).values()))["mappings"]
+        properties = mapping.get("properties", {}).get("metadata", {}).get("properties")
+        return set(properties) if properties is not None else None
+
     def describe(self) -> dict:
         return {"backend": "opensearch", "index": self.index, "engine": self.cfg.engine, "space": "innerproduct",
                 "hnsw_m": self.cfg.hnsw_m, "ef_construction": self.cfg.ef_construction, "ef_search": self.cfg.ef_search}

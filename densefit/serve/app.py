@@ -13,13 +13,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 
 from densefit.serve.auth import KeyCheck
 from densefit.serve.config import ServeConfig
 from densefit.serve.engine import Engine
-from densefit.serve.errors import ServeError, install_handlers
+from densefit.serve.errors import ServeError, from_validation, install_handlers
 from densefit.serve.metrics import CONTENT_TYPE, ServeMetrics
 from densefit.serve.middleware import Gate
 from densefit.serve.schemas import (EmbeddingsRequest, EmbeddingsResponse, InvocationsEmbedResponse,
@@ -52,7 +54,8 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     app.state.metrics = metrics
     install_handlers(app)
     app.add_middleware(Gate, metrics=metrics, max_body_bytes=cfg.max_body_bytes, key=key,
-                       shed=lambda in_flight: service.batcher.admit(1, in_flight=in_flight))
+                       shed=lambda in_flight: service.batcher.admit(1, in_flight=in_flight),
+                       allowed_hosts=cfg.hosts())
     _api_routes(app, service)
     _ops_routes(app, service, metrics)
     _page_routes(app)
@@ -92,7 +95,7 @@ async def _read_json(request: Request):
     try:
         return json.loads(await request.body())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ServeError("invalid", f"body is not valid JSON: {exc}") from None
+        raise ServeError("invalid_json", f"body is not valid JSON: {exc}") from None
 
 
 async def _invoke(service: Service, body) -> dict:
@@ -101,11 +104,11 @@ async def _invoke(service: Service, body) -> dict:
         return {"embeddings": vectors.tolist(), "model": name,
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
     if isinstance(body, dict) and "query" in body:
-        k = body.get("k", 10)
-        if not isinstance(k, int) or isinstance(k, bool):
-            raise ServeError("invalid", f"k must be an integer, got {k!r}")
-        return await service.search(body["query"], k, body.get("filter"), body.get("model"),
-                                    bool(body.get("rerank", True)))
+        try:
+            req = SearchRequest.model_validate(body)
+        except ValidationError as exc:
+            raise from_validation(RequestValidationError(exc.errors())) from None
+        return await service.search(req.query, req.k, req.filter, req.model, req.rerank)
     raise ServeError("invalid", 'expected {"inputs": [texts]} to embed or {"query": text, "k": n} to search')
 
 

@@ -95,7 +95,7 @@ class DynamicBatcher:
         if self._closing:
             raise ServeError("unavailable", "the server is shutting down")
         waiting = max(self._depth, in_flight)
-        if waiting + n_texts > self.max_queue:
+        if waiting and waiting + n_texts > self.max_queue:  # alone, a request larger than the queue still runs
             raise ServeError("overloaded", f"queue full: {waiting} texts waiting or in progress, limit "
                              f"{self.max_queue} (max_queue); retry later", retry_after=self.retry_after_s)
 

@@ -48,8 +48,15 @@ class ServeConfig:
                                  "none; batches still form from requests that arrive while the model is busy).")
     max_queue: int = _f(512, "Most texts waiting for the model (requests let in and not yet answered count too); "
                         "beyond it requests get 429 with Retry-After. Lower it to bound the wait under overload.")
-    max_body_bytes: int = _f(1_000_000, "Largest request body; larger gets 413.")
-    max_inputs: int = _f(256, "Most texts in one request; more gets 422.")
+    max_body_bytes: int = _f(8_000_000, "Largest request body; larger gets 413 (8 MB: 2,048 texts of ~4,000 "
+                                        "characters).")
+    max_header_bytes: int = _f(65_536, "Largest request head (request line and headers); larger gets 431, "
+                                       "checked before auth as the bytes arrive.")
+    max_connections: int = _f(2048, "Most open connections; a connection beyond it gets 503 and is closed.")
+    allowed_hosts: str | None = _f(None, "Comma-separated Host header values to accept (e.g. search.example.com,"
+                                         "localhost); others get 400. Closes DNS rebinding. Default: any.")
+    max_inputs: int = _f(2048, "Most texts in one request; more gets 422 (2048, as OpenAI: clients such as "
+                               "LangChain send 1,000 per request).")
     max_input_chars: int = _f(20_000, "Longest text in characters; with truncation off, longer gets 422.")
     max_input_tokens: int | None = _f(None, "Longest text in tokens with truncation off (default: the model's limit).")
     truncate: bool = _f(True, "Cut over-long texts to the limits instead of answering 422.")
@@ -61,7 +68,7 @@ class ServeConfig:
 
     def __post_init__(self) -> None:
         positive = ("rerank_top_n", "max_batch_tokens", "max_queue", "max_body_bytes", "max_inputs",
-                    "max_input_chars", "max_k", "port")
+                    "max_input_chars", "max_k", "port", "max_header_bytes", "max_connections")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -89,6 +96,12 @@ class ServeConfig:
         if unknown:
             raise ConfigError(f"unknown serve setting(s) {unknown}")
         return cls(**values)
+
+    def hosts(self) -> frozenset[str] | None:
+        """--allowed-hosts as lower-case names (ports are not compared); None: any Host."""
+        if not self.allowed_hosts:
+            return None
+        return frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
 
     def api_key(self) -> str | None:
         """The configured key, read from the named variable at call time (None: auth off)."""

@@ -44,6 +44,7 @@ class ModelSlot:
     index: Any = None
     counter: Any = None
     max_tokens: int = 512
+    fields: set[str] | None = None  # metadata fields in the store (None: the backend cannot tell)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
@@ -110,6 +111,7 @@ class Engine:
             from densefit.index import Index
 
             slot.index = Index.open(slot.store_uri, model=slot.encoder)
+            slot.fields = slot.index.metadata_fields()
 
     def warm_up(self) -> None:
         """One real forward pass per model (and search, and rerank): readiness depends on it."""
@@ -128,8 +130,12 @@ class Engine:
     # ------------------------------------------------------------------ request side
 
     def slot(self, model: str | None, *, for_search: bool = False) -> ModelSlot:
-        """The slot a request names; an unknown name means the primary model (OpenAI clients send their own)."""
-        slot = self.slots.get(model or "", self.slots[self.primary])
+        """The slot a request names (None: the primary model). An unknown name is refused, naming the served
+        ones: 404 model_not_found for embeddings, as OpenAI answers; 422 for search, like any unknown field."""
+        if model is not None and model not in self.slots:
+            raise ServeError("invalid" if for_search else "model_not_found",
+                             f"model '{model}' is not served here; served: {', '.join(self.slots)}", param="model")
+        slot = self.slots[model or self.primary]
         if for_search and slot.index is None:
             hint = "--store" if slot.name == self.primary else "--compare-store"
             raise ServeError("not_found", f"no store is attached to model '{slot.name}'; start the server with "
@@ -217,10 +223,25 @@ class Engine:
         for i, p in enumerate(params):
             if p.filter:
                 try:
+                    self._check_fields(slot, p.filter)
                     out[i] = list(slot.index.search_vectors(qvecs[i][None, :], k=self._depth(p), filter=p.filter)[0])
+                except ServeError as exc:
+                    out[i] = exc
                 except DensefitError as exc:
-                    out[i] = ServeError("invalid", f"filter: {exc}")
+                    out[i] = ServeError("invalid", f"filter: {exc}", param="filter")
         return out
+
+    @staticmethod
+    def _check_fields(slot: ModelSlot, filter: dict) -> None:
+        """A filter on a field no stored row has is a typo, not an empty result: 422 naming it. The field list
+        is read again once before refusing, since another process may have added rows since it was read."""
+        if slot.fields is None or set(filter) <= slot.fields:
+            return
+        slot.fields = slot.index.metadata_fields()
+        unknown = sorted(set(filter) - (slot.fields or set(filter)))
+        if unknown:
+            raise ServeError("invalid", f"filter field {', '.join(map(repr, unknown))} is in no stored row; fields: "
+                             f"{', '.join(sorted(slot.fields)) or 'none'}", param="filter")
 
     def _rerank(self, params: list[SearchParams], hits: list) -> list:
         """Reorder each query's candidates by CrossEncoder score (one predict call for the batch); keep top k."""

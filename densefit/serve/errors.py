@@ -1,8 +1,9 @@
-"""The one error type of the server, and the one place that maps it to HTTP.
+"""The one error type of the server, and the one table that maps it to HTTP and to OpenAI's error shape.
 
-Every failure a client can see is a `ServeError(kind, message)`; `STATUS` turns
-the kind into the status code, and `error_response` renders the OpenAI-style
-body `{"error": {"message", "type", "code"}}` (plus Retry-After for 429).
+Every failure a client can see is a `ServeError(kind, message, param=...)`; `KINDS` gives the
+kind's status code, OpenAI error `type` and string `code`, and `error_response` renders
+`{"error": {"message", "type", "param", "code"}}` (plus Retry-After for 429, WWW-Authenticate
+for 401), so the `openai` client raises its matching exception class.
 """
 
 from __future__ import annotations
@@ -14,46 +15,63 @@ from starlette.exceptions import HTTPException
 
 from densefit.errors import DensefitError
 
-STATUS = {
-    "bad_request": 400,     # e.g. an empty input list
-    "unauthorized": 401,    # missing or wrong Bearer key
-    "not_found": 404,       # e.g. /search without a store, or an unknown path
-    "method_not_allowed": 405,
-    "too_large": 413,       # body over max_body_bytes
-    "invalid": 422,         # schema errors; too many inputs; an input over a limit with truncation off
-    "overloaded": 429,      # queue full; Retry-After says when to come back
-    "unavailable": 503,     # model not loaded yet, or a failed forward pass
+KINDS = {  # kind: (HTTP status, OpenAI error type, code)
+    "bad_request": (400, "invalid_request_error", "bad_request"),          # e.g. an empty input list
+    "invalid_json": (400, "invalid_request_error", "invalid_json"),        # a body that is not JSON
+    "bad_host": (400, "invalid_request_error", "host_not_allowed"),        # Host not in --allowed-hosts
+    "unauthorized": (401, "authentication_error", "invalid_api_key"),      # missing or wrong Bearer key
+    "not_found": (404, "invalid_request_error", "not_found"),              # e.g. /search without a store
+    "model_not_found": (404, "invalid_request_error", "model_not_found"),  # a model name nobody serves
+    "method_not_allowed": (405, "invalid_request_error", "method_not_allowed"),
+    "too_large": (413, "invalid_request_error", "request_too_large"),      # body over max_body_bytes
+    "invalid": (422, "invalid_request_error", "invalid_value"),            # schema errors, limits, bad values
+    "overloaded": (429, "rate_limit_error", "rate_limit_exceeded"),        # queue full; see Retry-After
+    "headers_too_large": (431, "invalid_request_error", "headers_too_large"),
+    "internal": (500, "server_error", "internal_error"),                   # a bug: logged with its traceback
+    "unavailable": (503, "server_error", "unavailable"),                   # model not loaded, or a failed pass
 }
+STATUS = {kind: status for kind, (status, _, _) in KINDS.items()}
 
 
 class ServeError(DensefitError):
-    """A client-visible failure; `kind` picks the HTTP status from STATUS."""
+    """A client-visible failure; `kind` picks status, type and code from KINDS; `param` names the field."""
 
-    def __init__(self, kind: str, message: str, *, retry_after: int | None = None) -> None:
-        if kind not in STATUS:
-            raise ValueError(f"unknown ServeError kind {kind!r}; choose one of {sorted(STATUS)}")
+    def __init__(self, kind: str, message: str, *, retry_after: int | None = None, param: str | None = None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown ServeError kind {kind!r}; choose one of {sorted(KINDS)}")
         super().__init__(message)
-        self.kind, self.message, self.retry_after = kind, message, retry_after
+        self.kind, self.message, self.retry_after, self.param = kind, message, retry_after, param
 
     @property
     def status(self) -> int:
         return STATUS[self.kind]
 
 
+def error_body(err: ServeError) -> dict:
+    _, kind, code = KINDS[err.kind]
+    return {"error": {"message": err.message, "type": kind, "param": err.param, "code": code}}
+
+
 def error_response(err: ServeError) -> JSONResponse:
     headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else None
     if err.kind == "unauthorized":
         headers = {"WWW-Authenticate": "Bearer"}
-    body = {"error": {"message": err.message, "type": err.kind, "code": err.status}}
-    return JSONResponse(body, status_code=err.status, headers=headers)
+    return JSONResponse(error_body(err), status_code=err.status, headers=headers)
 
 
-def _describe_validation(exc: RequestValidationError) -> str:
-    parts = []
-    for e in exc.errors()[:5]:
-        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {e.get('msg', 'invalid')}")
-    return "; ".join(parts)
+def _where(e: dict) -> str:
+    return ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+
+
+def from_validation(exc: RequestValidationError) -> ServeError:
+    """Schema errors as one 422 naming each field (an unknown field is named too); a body that is not JSON: 400."""
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return ServeError("invalid_json", "body is not valid JSON: " + "; ".join(
+            str(e.get("ctx", {}).get("error", e.get("msg"))) for e in errors[:1]))
+    parts = [f"{_where(e)}: {'unknown field' if e.get('type') == 'extra_forbidden' else e.get('msg', 'invalid')}"
+             for e in errors[:5]]
+    return ServeError("invalid", "; ".join(parts), param=_where(errors[0]) if errors else None)
 
 
 def install_handlers(app) -> None:
@@ -63,7 +81,7 @@ def install_handlers(app) -> None:
         return error_response(exc)
 
     async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(ServeError("invalid", _describe_validation(exc)))
+        return error_response(from_validation(exc))
 
     async def on_densefit(_: Request, exc: DensefitError) -> JSONResponse:
         return error_response(ServeError("bad_request", str(exc)))

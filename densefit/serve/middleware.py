@@ -1,21 +1,26 @@
-"""One pure-ASGI middleware in front of every route: metrics, auth, load shedding and the body-size limit.
+"""One pure-ASGI middleware in front of every route: metrics, Host, auth, load shedding, body size, and a last
+resort for bugs.
 
-Order: time the request; check the key (401); shed a queued route while the
+Order: time the request; check the Host header against --allowed-hosts (400); check the key (401); shed a queued route while the
 model's queue is full, counting the requests already let in (429, before
 FastAPI routes or parses anything, so a rejection stays cheap under overload);
 reject a body over the limit (413), by Content-Length when given, else by
-reading at most limit + 1 bytes.
+reading at most limit + 1 bytes. An exception nothing else handled becomes a JSON 500 (its traceback
+goes to the log) and the connection stays open for the next request.
 Errors are rendered by `errors.error_response`, the same as inside the routes.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from densefit.serve.auth import KeyCheck, is_public
 from densefit.serve.errors import ServeError, error_response
 from densefit.serve.metrics import ServeMetrics
+
+LOG = logging.getLogger("densefit.serve")
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
@@ -46,33 +51,50 @@ class Gate:
     """
 
     def __init__(self, app, *, metrics: ServeMetrics, max_body_bytes: int, key: KeyCheck | None,
-                 shed: Callable[[int], None] | None = None) -> None:
+                 shed: Callable[[int], None] | None = None, allowed_hosts: frozenset[str] | None = None) -> None:
         self.app, self.metrics, self.limit, self.key, self.shed = app, metrics, max_body_bytes, key, shed
+        self.allowed_hosts = allowed_hosts
         self.in_flight = 0
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start, status, counted = time.perf_counter(), [500], False
+        start, status, counted, started = time.perf_counter(), [500], False, [False]
 
         async def send_and_record(message) -> None:
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
+                status[0], started[0] = message["status"], True
             await send(message)
 
         try:
-            self._check_key_and_load(scope)
-            counted = self._queued(scope)
-            self.in_flight += counted
-            receive = await self._admit_body(scope, receive)
-        except ServeError as err:
-            await error_response(err)(scope, receive, send_and_record)
-        else:
+            try:
+                self._check_host(scope)
+                self._check_key_and_load(scope)
+                counted = self._queued(scope)
+                self.in_flight += counted
+                receive = await self._admit_body(scope, receive)
+            except ServeError as err:
+                await error_response(err)(scope, receive, send_and_record)
+                return
             await self.app(scope, receive, send_and_record)
+        except Exception:  # a bug: log it, answer JSON, keep the connection (uvicorn would drop it)
+            LOG.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if started[0]:
+                raise
+            await error_response(ServeError("internal", "internal error; the server log has the details"))(
+                scope, receive, send_and_record)
         finally:
             self.in_flight -= counted
             self.metrics.observe_request(scope["path"], status[0], time.perf_counter() - start)
+
+    def _check_host(self, scope) -> None:
+        if self.allowed_hosts is None:
+            return
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name.lower() not in self.allowed_hosts:
+            raise ServeError("bad_host", f"Host '{host[:100]}' is not in --allowed-hosts", param="Host")
 
     def _queued(self, scope) -> bool:
         return scope["method"] == "POST" and scope["path"] in QUEUED_PATHS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 TextInput = Union[str, list[str], list[int], list[list[int]]]
 
@@ -13,9 +13,10 @@ class EmbeddingsRequest(BaseModel):
     """OpenAI `POST /v1/embeddings`. Token-id inputs are refused (send strings)."""
 
     input: TextInput = Field(description="A string or a list of strings.")
-    model: str | None = Field(None, description="A served model name; any other name means the main model.")
+    model: str | None = Field(None, description="A served model name (GET /v1/models); another name is a 404 "
+                                                "model_not_found, as in OpenAI's API. Omit it for the main model.")
     encoding_format: Literal["float", "base64"] = Field("float", description="float lists or base64 float32.")
-    dimensions: int | None = Field(None, ge=1, description="Keep the first N dimensions (Matryoshka), renormalised.")
+    dimensions: StrictInt | None = Field(None, ge=1, description="Keep the first N dimensions (Matryoshka), renormalised.")
     user: str | None = Field(None, description="Accepted and ignored, as in OpenAI's API.")
 
 
@@ -38,6 +39,10 @@ class EmbeddingsResponse(BaseModel):
 
 
 class SearchRequest(BaseModel):
+    """Strict: an unknown field (`top_k`), a string or boolean `k`, or an unknown model is a 422 naming it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     query: str = Field(description="The query text.")
     k: int = Field(10, description="How many hits to return (1 to max_k).")
     filter: dict[str, Any] | None = Field(None, description="Metadata equality filter, passed to the store.")

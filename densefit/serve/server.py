@@ -36,6 +36,32 @@ def log_config() -> dict:
     return config
 
 
+def uvicorn_options(cfg: ServeConfig) -> dict:
+    """What every densefit server passes to uvicorn: the guarded protocol (header and connection caps), no
+    Server header, and the access log with query strings redacted."""
+    from densefit.serve.protocol import guarded_protocol
+
+    return {"host": cfg.host, "port": cfg.port, "log_level": cfg.log_level, "access_log": cfg.access_log,
+            "timeout_graceful_shutdown": cfg.graceful_timeout_s, "server_header": False, "log_config": log_config(),
+            "http": guarded_protocol(cfg.max_header_bytes, cfg.max_connections)}
+
+
+def exposure_warning(cfg: ServeConfig) -> str | None:
+    """A warning when the server listens beyond this machine with no key (anyone who can reach it can use it)."""
+    import ipaddress
+
+    host = cfg.host.strip("[]")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback or cfg.api_key_env:
+        return None
+    return (f"serve: WARNING: listening on {cfg.host}, reachable from other machines, with no API key: anyone who "
+            "can reach this port can use the model and read the store. Fix: set --api-key-env (and --allowed-hosts "
+            "against DNS rebinding), or bind 127.0.0.1")
+
+
 def serve(cfg: ServeConfig) -> None:
     """Serve until SIGTERM/SIGINT. Blocks; returns after a graceful shutdown."""
     import uvicorn
@@ -45,9 +71,10 @@ def serve(cfg: ServeConfig) -> None:
     app = create_app(cfg)
     auth = f"on (key from ${cfg.api_key_env})" if cfg.api_key_env else "off"
     say(f"serve: http://{cfg.host}:{cfg.port}  (page /, API docs /docs, auth {auth})")
+    if warning := exposure_warning(cfg):
+        say(f"[yellow]{warning}[/yellow]")
     previous = signal.signal(signal.SIGTERM, _after_graceful_stop)
     try:
-        uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=cfg.access_log,
-                    timeout_graceful_shutdown=cfg.graceful_timeout_s, server_header=False, log_config=log_config())
+        uvicorn.run(app, **uvicorn_options(cfg))
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -52,7 +52,8 @@ def as_texts(value) -> list[str]:
         return [value]
     if not isinstance(value, list) or any(not isinstance(x, str) for x in value):
         raise ServeError("invalid", "input must be a string or a list of strings; token-id inputs are not "
-                         "supported (LangChain's OpenAIEmbeddings: pass check_embedding_ctx_length=False)")
+                         "supported (LangChain's OpenAIEmbeddings: pass check_embedding_ctx_length=False)",
+                         param="input")
     for i, text in enumerate(value):
         check_unicode(text, f"input[{i}]")
     return value
@@ -64,7 +65,7 @@ def check_unicode(text: str, where: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ServeError("invalid", f"{where} holds a lone surrogate at character {exc.start}, which is not valid "
-                         "Unicode; send UTF-8 text") from None
+                         "Unicode; send UTF-8 text", param=where) from None
 
 
 class Service:
@@ -106,10 +107,10 @@ class Service:
 
     def check_inputs(self, texts: list[str]) -> None:
         if not texts:
-            raise ServeError("bad_request", "input is an empty list; send at least one text")
+            raise ServeError("bad_request", "input is an empty list; send at least one text", param="input")
         if len(texts) > self.cfg.max_inputs:
             raise ServeError("invalid", f"input has {len(texts)} texts; the limit is {self.cfg.max_inputs} "
-                             "(max_inputs)")
+                             "(max_inputs)", param="input")
 
     async def embed(self, raw_input, model: str | None, dimensions: int | None = None):
         """(name, vectors, tokens used) for a string or list of strings."""
@@ -134,12 +135,12 @@ class Service:
     async def search(self, query, k: int = 10, filter=None, model: str | None = None, rerank: bool = True) -> dict:
         self.require_loaded()
         if not isinstance(query, str):
-            raise ServeError("invalid", "query must be a string")
+            raise ServeError("invalid", "query must be a string", param="query")
         check_unicode(query, "query")
         if not 1 <= k <= self.cfg.max_k:
-            raise ServeError("invalid", f"k is {k}; it must be between 1 and {self.cfg.max_k} (max_k)")
+            raise ServeError("invalid", f"k is {k}; it must be between 1 and {self.cfg.max_k} (max_k)", param="k")
         if filter is not None and not isinstance(filter, dict):
-            raise ServeError("invalid", "filter must be an object of metadata field -> value")
+            raise ServeError("invalid", "filter must be an object of metadata field -> value", param="filter")
         slot = self.engine.slot(model, for_search=True)
         self.batcher.admit(1)
         texts, counts = self.engine.prepare(slot, [query], what="query")
@@ -181,7 +182,8 @@ def truncate_dims(vectors: np.ndarray, dimensions: int | None) -> np.ndarray:
     if dimensions is None or dimensions == vectors.shape[1]:
         return vectors
     if dimensions > vectors.shape[1]:
-        raise ServeError("invalid", f"dimensions is {dimensions}; this model has {vectors.shape[1]}")
+        raise ServeError("invalid", f"dimensions is {dimensions}; this model has {vectors.shape[1]}",
+                         param="dimensions")
     cut = vectors[:, :dimensions]
     return cut / np.maximum(np.linalg.norm(cut, axis=1, keepdims=True), 1e-12)
 

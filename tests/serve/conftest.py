@@ -49,9 +49,11 @@ def running(cfg, *, ready: bool = True):
     import uvicorn
 
     from densefit.serve import create_app
+    from densefit.serve.server import uvicorn_options
 
     app = create_app(cfg)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=cfg.port, log_level="warning"))
+    options = {**uvicorn_options(cfg), "host": "127.0.0.1", "log_level": "warning"}  # what `densefit serve` runs
+    server = uvicorn.Server(uvicorn.Config(app, **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{cfg.port}"

@@ -93,7 +93,7 @@ def test_empty_input_list(strict):
 def test_search_k_and_schema_errors(strict):
     bad = post(strict, {"input": {"not": "text"}})
     assert bad.status_code == 422 and "input" in message(bad)
-    assert post(strict, b"{not json").status_code == 422
+    assert post(strict, b"{not json").status_code == 400
 
 
 def test_queue_full_gets_429_with_retry_after(tiny_model):

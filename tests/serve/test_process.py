@@ -50,6 +50,11 @@ def test_bearer_key_is_required_except_for_health_and_metrics(server):
     assert httpx.post(base + "/v1/embeddings", json=FULL_BATCH, headers={"Authorization": KEY}).status_code == 401
     assert httpx.post(base + "/v1/embeddings", json=FULL_BATCH, headers=GOOD).status_code == 200
     assert httpx.post(base + f"/v1/embeddings?api_key={KEY}", json=FULL_BATCH).status_code == 401
+    # the key in other places a client might put it: other headers, the body, a second query parameter
+    assert httpx.post(base + "/v1/embeddings", json=FULL_BATCH, headers={"X-API-Key": KEY}).status_code == 401
+    assert httpx.post(base + "/v1/embeddings", json={**FULL_BATCH, "api_key": KEY}).status_code == 401
+    assert httpx.post(base + f"/search?x=1&key={KEY}", json={**FULL_BATCH, "api_key": KEY}, headers=GOOD).status_code \
+        in (404, 422)
     for path in ("/readyz", "/docs", "/openapi.json", "/info", "/v1/models"):
         assert httpx.get(base + path).status_code == 401, path
         assert httpx.get(base + path, headers=GOOD).status_code == 200, path
