@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from densefit.data.unicode import check_decoded
 from densefit.errors import DataError
 
 CORPUS, QUERIES, QRELS = "corpus.jsonl", "queries.jsonl", "qrels"
@@ -53,7 +54,8 @@ def _read_jsonl_texts(path: Path, with_title: bool) -> tuple[dict[str, str], dic
             if not raw.strip():
                 continue
             try:
-                row = json.loads(raw.decode("utf-8"))
+                text = raw.decode("utf-8")
+                row = json.loads(text)
             except UnicodeDecodeError as exc:
                 raise DataError(f"undecodable byte at offset {exc.start}", path=path, line=lineno,
                                 expected="UTF-8 text", fix="re-save the file as UTF-8") from None
@@ -64,6 +66,7 @@ def _read_jsonl_texts(path: Path, with_title: bool) -> tuple[dict[str, str], dic
                 raise DataError("missing '_id' or string 'text'", path=path, line=lineno,
                                 field="_id" if not isinstance(row, dict) or "_id" not in row else "text",
                                 expected='{"_id": ..., "text": "..."}')
+            check_decoded(text, row, path, lineno)
             doc_id = str(row["_id"])
             if doc_id in texts:
                 raise DataError(f"duplicate id '{doc_id}'", path=path, line=lineno, field="_id",
@@ -108,7 +111,7 @@ def _read_qrels(path: Path, corpus: dict[str, str], queries: dict[str, str]) -> 
             qid, did, score = row
             try:
                 grade = int(float(score))
-            except ValueError:
+            except (ValueError, OverflowError):  # OverflowError: inf
                 raise DataError(f"score '{score}' is not a number", path=path, line=lineno, field="score",
                                 expected="an integer relevance grade") from None
             for name, key, known in (("query-id", qid, queries), ("corpus-id", did, corpus)):

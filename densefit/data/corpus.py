@@ -66,7 +66,9 @@ def _from_records(path: Path) -> tuple[list[str], list[str], dict[str, str]]:
 
 
 def _from_txt(path: Path) -> tuple[list[str], list[str], dict[str, str]]:
-    lines = path.read_text(encoding="utf-8").splitlines()
+    from densefit.data.readers import read_text_lines
+
+    lines = [text for _, text in read_text_lines(path)]
     return [str(i) for i in range(1, len(lines) + 1)], lines, {}
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from densefit.data.beir import CORPUS, QRELS, QUERIES, IRSet, available_splits, is_beir_dir, load_beir
-from densefit.data.readers import Record, read_records
+from densefit.data.readers import Problems, Record, read_records
 from densefit.errors import DataError, UnknownNameError
 
 if TYPE_CHECKING:
@@ -187,6 +187,12 @@ class RecordFormat(Format):
         """File-level conversion after every record is parsed (scaling, sampling)."""
         return rows
 
+    def _parse_checked(self, rec: Record, cols: dict[str, str], ctx: _Context) -> list[Row] | None:
+        missing = next((c for c in cols.values() if c not in rec.row), None)
+        if missing is not None:
+            raise _missing_column(rec, missing, ", ".join(cols.values()))
+        return self.parse(rec, cols, ctx)
+
     def load(self, path: str | os.PathLike, *, strict: bool = False, seed: int = 0) -> TrainingData:
         """Read every record, check its columns, parse, finish, then drop duplicates."""
         ctx = self._context(path, strict, seed)
@@ -196,15 +202,18 @@ class RecordFormat(Format):
         cols = self.resolve(records[0])
         _note_columns(ctx, cols, set(records[0].row), self.optional)
         rows: list[Row] = []
+        problems = Problems(str(path))  # every bad row of the file in one run (up to MAX_PROBLEMS)
         for rec in records:
-            missing = next((c for c in cols.values() if c not in rec.row), None)
-            if missing is not None:
-                raise _missing_column(rec, missing, ", ".join(cols.values()))
-            parsed = self.parse(rec, cols, ctx)
+            try:
+                parsed = self._parse_checked(rec, cols, ctx)
+            except DataError as err:
+                problems.add(err)
+                continue
             if parsed is None:
                 ctx.summary.empty_dropped += 1
             else:
                 rows.extend(parsed)
+        problems.raise_any()
         ctx.summary.rows_read = len(records)
         return _finalise(self, dedupe(self.finish(rows, ctx), ctx), ctx)
 

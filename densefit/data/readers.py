@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from densefit.data.beir import is_beir_dir
+from densefit.data.unicode import check_decoded, check_value, spells_surrogate
 from densefit.errors import DataError
 
 BOM = b"\xef\xbb\xbf"
@@ -35,6 +36,38 @@ class Record:
     source: str
     line: int
     row: dict
+
+
+MAX_PROBLEMS = 20
+
+
+class DataErrors(DataError):
+    """Several problems of one file, reported together (the first MAX_PROBLEMS)."""
+
+    def __init__(self, source: str, errors: list[DataError], stopped: bool) -> None:
+        self.errors = errors
+        more = f"; stopped at the first {MAX_PROBLEMS}" if stopped else ""
+        listed = "\n  ".join(str(e) for e in errors)
+        super().__init__(f"{len(errors)} problems{more}:\n  {listed}\n", path=source, line=errors[0].line,
+                         fix="fix these lines and run again")
+
+
+class Problems:
+    """Collects the DataErrors of one file; raises them together at the end, or at MAX_PROBLEMS."""
+
+    def __init__(self, source: str) -> None:
+        self.source, self.errors = source, []
+
+    def add(self, err: DataError) -> None:
+        self.errors.append(err)
+        if len(self.errors) >= MAX_PROBLEMS:
+            raise DataErrors(self.source, self.errors, stopped=True)
+
+    def raise_any(self) -> None:
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise DataErrors(self.source, self.errors, stopped=False)
 
 
 def _json_type(value: object) -> str:
@@ -58,15 +91,22 @@ def _decode_line(raw: bytes, source: str, lineno: int) -> str:
         raise _undecodable(raw, exc.start + skip, source, lineno) from None
 
 
-def _decoded_lines(path: Path, source: str) -> Iterator[tuple[int, str]]:
-    """Yield (1-based line number, text) for each physical line, line endings kept."""
+def _decoded_lines(path: Path, source: str, problems: "Problems | None" = None) -> Iterator[tuple[int, str]]:
+    """Yield (1-based line number, text) for each physical line, line endings kept. With `problems`, an
+    undecodable line is recorded there and skipped; without, it raises."""
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, 1):
-            yield lineno, _decode_line(raw, source, lineno)
+            try:
+                yield lineno, _decode_line(raw, source, lineno)
+            except DataError as err:
+                if problems is None:
+                    raise
+                problems.add(err)
 
 
 def _parse_object(text: str, source: str, lineno: int, expected: str) -> dict:
-    """Parse one JSON Lines line, which must hold a single JSON object."""
+    """Parse one JSON Lines line, which must hold a single JSON object (columns count in the line itself)."""
+    text = text.rstrip("\r\n")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -75,15 +115,29 @@ def _parse_object(text: str, source: str, lineno: int, expected: str) -> dict:
     if not isinstance(value, dict):
         raise DataError(f"the line is a JSON {_json_type(value)}, not an object", path=source, line=lineno,
                         expected=expected, fix=OBJECT_FIX)
+    check_decoded(text, value, source, lineno)
     return value
 
 
 def read_jsonl(path: Path, source: str) -> Iterator[Record]:
-    """JSON Lines: one object per line; blank lines are skipped."""
+    """JSON Lines: one object per line; blank lines are skipped. Bad lines are collected (up to
+    MAX_PROBLEMS) and raised together when the file ends, so one run names them all."""
     expected = "one JSON object per line"
-    for lineno, text in _decoded_lines(path, source):
+    problems = Problems(source)
+    for lineno, text in _decoded_lines(path, source, problems):
         if text.strip():
-            yield Record(source, lineno, _parse_object(text, source, lineno, expected))
+            try:
+                yield Record(source, lineno, _parse_object(text, source, lineno, expected))
+            except DataError as err:
+                problems.add(err)
+    problems.raise_any()
+
+
+def read_text_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text without its line ending) for each line of a UTF-8 text file; a byte that
+    is not UTF-8 is a DataError naming the line."""
+    for lineno, text in _decoded_lines(Path(path), str(path)):
+        yield lineno, text.rstrip("\r\n")
 
 
 def _first_char(path: Path) -> str:
@@ -119,10 +173,16 @@ def read_json_array(path: Path, source: str) -> Iterator[Record]:
         raise DataError(f"malformed JSON: {exc.msg} at column {exc.colno}", path=source, line=exc.lineno,
                         expected="a JSON array of objects",
                         fix="repair the JSON, or write one object per line") from None
+    if not isinstance(items, list):
+        raise DataError(f"the file holds a JSON {_json_type(items)}, not an array", path=source,
+                        expected="a JSON array of objects", fix="write one object per line instead")
+    suspicious = spells_surrogate(text)
     for index, item in enumerate(items, 1):
         if not isinstance(item, dict):
             raise DataError(f"element {index} of the array is a JSON {_json_type(item)}, not an object",
                             path=source, line=index, expected="a JSON array of objects")
+        if suspicious:
+            check_value(item, source, index)
         yield Record(source, index, item)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from densefit.data.beir import CORPUS, is_beir_dir
-from densefit.data.readers import Record, read_records
+from densefit.data.readers import Problems, Record, read_records
 from densefit.errors import DataError
 
 ID_FIELDS = ("id", "_id", "doc_id", "docid")
@@ -69,11 +69,18 @@ def check_corpus(path: str | Path) -> int:
     """Validate every row and id uniqueness before anything is written; returns the row count."""
     seen: dict[str, int] = {}
     source = str(corpus_path(path))
-    for doc in read_corpus(path):
-        if doc.id in seen:
-            raise DataError(f"duplicate id '{doc.id}' (first on line {seen[doc.id]})", path=source, line=doc.line,
-                            field="id", fix="give every row a unique id")
+    problems = Problems(source)  # every bad row in one run (up to MAX_PROBLEMS)
+    for record in read_records(corpus_path(path)):
+        try:
+            doc = to_doc(record)
+            if doc.id in seen:
+                raise DataError(f"duplicate id '{doc.id}' (first on line {seen[doc.id]})", path=source,
+                                line=doc.line, field="id", fix="give every row a unique id")
+        except DataError as err:
+            problems.add(err)
+            continue
         seen[doc.id] = doc.line
+    problems.raise_any()
     return len(seen)
 
 
@@ -83,5 +90,7 @@ def read_id_list(text: str) -> list[str]:
         path = Path(text[1:])
         if not path.is_file():
             raise DataError("no such file", path=path, expected="a file with one id per line")
-        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        from densefit.data.readers import read_text_lines
+
+        return [line.strip() for _, line in read_text_lines(path) if line.strip()]
     return [part.strip() for part in text.split(",") if part.strip()]

@@ -65,12 +65,12 @@ class EncodeJobResult:
 def iter_texts(cfg: EncodeJobConfig) -> Iterator[tuple[int, str, str]]:
     """(row number, id, text) for every input row, streamed."""
     path = Path(cfg.input)
+    from densefit.data.readers import read_records, read_text_lines
+
     if path.suffix.lower() == ".txt":
-        with open(path, encoding="utf-8") as fh:
-            for i, line in enumerate(fh):
-                yield i, str(i), line.rstrip("\n")
+        for lineno, line in read_text_lines(path):
+            yield lineno - 1, str(lineno - 1), line
         return
-    from densefit.data.readers import read_records
 
     for i, record in enumerate(read_records(path)):
         yield i, _row_id(record, cfg, i), _row_text(record, cfg)
