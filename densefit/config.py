@@ -62,7 +62,10 @@ class TrainConfig:
     eval_steps: int = _f(0, "Evaluate every N steps and keep the best checkpoint (0: only at the end).")
     save_steps: int = _f(0, "Save a checkpoint every N steps (0: same as eval_steps, else once per epoch).")
     save_total_limit: int = _f(2, "Keep at most this many checkpoints (the best one is always kept).")
-    resume: bool = _f(False, "Continue from the newest complete checkpoint in OUT/checkpoints.")
+    resume: bool = _f(False, "Continue from the newest complete checkpoint in OUT/checkpoints (the model, data, "
+                             "batch size, learning rate, loss and method must match the first run's).")
+    resume_force: bool = _f(False, "Resume even when those differ from the first run's (recorded in "
+                                   "OUT/run-fingerprint.json).")
     precision: str = _f("auto", "auto|fp32|bf16|fp16; auto uses bf16 only where the hardware makes it fast.")
     logging_steps: int = _f(10, "Log the training loss every N steps.")
     trust_remote_code: bool = _f(False, "Allow model folders to run their own Python code (off by default).")

@@ -33,6 +33,7 @@ def train(
     save_steps: int = typer.Option(0, help=h("save_steps")),
     save_total_limit: int = typer.Option(2, help=h("save_total_limit")),
     resume: bool = typer.Option(False, help=h("resume")),
+    resume_force: bool = typer.Option(False, "--resume-force", help=h("resume_force")),
     precision: str = typer.Option("auto", help=h("precision")),
     logging_steps: int = typer.Option(10, help=h("logging_steps")),
     trust_remote_code: bool = typer.Option(False, help=h("trust_remote_code")),

@@ -18,6 +18,7 @@ from densefit.console import say
 from densefit.errors import ConfigError
 from densefit.inference.precision import explain_precision, resolve_precision
 from densefit.train.checkpoints import latest_checkpoint, publish, remove_incomplete
+from densefit.train.fingerprint import check_and_record, fingerprint
 from densefit.train.trainer import AtomicCheckpointTrainer
 from densefit.train.tracking import report_targets
 
@@ -138,6 +139,8 @@ def train(cfg: TrainConfig, model, loss, dataset, *, in_batch_negatives: bool = 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     resume_from = _resume_point(cfg, out)
+    check_and_record(out, fingerprint(cfg, loss), resuming=resume_from is not None,
+                     force=getattr(cfg, "resume_force", False))
     device = training_device()
     precision = resolve_precision(cfg.precision, device)
     say(explain_precision(cfg.precision, device))

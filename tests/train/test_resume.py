@@ -76,3 +76,28 @@ def test_existing_run_is_not_overwritten_without_resume(tiny_model, pairs_file, 
     densefit.fit(model=tiny_model, train_data=pairs_file, out=tmp_path / "run", max_steps=2, batch_size=8)
     with pytest.raises(ConfigError, match="--resume"):
         densefit.fit(model=tiny_model, train_data=pairs_file, out=tmp_path / "run", max_steps=2, batch_size=8)
+
+
+def test_resume_refuses_a_different_run_unless_forced(tiny_model, pairs_file, tmp_path):
+    import pytest
+
+    from densefit.errors import ConfigError
+    from densefit.train.fingerprint import FINGERPRINT
+
+    run = dict(model=tiny_model, train_data=pairs_file, out=tmp_path / "run", max_steps=4, save_steps=2,
+               batch_size=8, learning_rate=1e-3)
+    densefit.fit(**run)
+    recorded = json.loads((tmp_path / "run" / FINGERPRINT).read_text())
+    assert recorded["batch_size"] == 8 and recorded["learning_rate"] == 1e-3 and len(recorded["data"]) == 64
+    other_data = tmp_path / "other.jsonl"
+    other_data.write_text(Path(pairs_file).read_text() + json.dumps({"anchor": "one more", "positive": "row"}) + "\n")
+    for change, named in ((dict(learning_rate=2e-3), "learning_rate: was 0.001, now 0.002"),
+                          (dict(batch_size=4), "batch_size: was 8, now 4"),
+                          (dict(train_data=other_data), "data: was"),
+                          (dict(loss="cached-mnr"), "loss: was 'MultipleNegativesRankingLoss'")):
+        with pytest.raises(ConfigError, match="--resume-force") as refused:
+            densefit.fit(**{**run, **change}, resume=True)
+        assert named in str(refused.value)
+    densefit.fit(**{**run, "learning_rate": 2e-3}, resume=True, resume_force=True)
+    forced = json.loads((tmp_path / "run" / FINGERPRINT).read_text())
+    assert forced["learning_rate"] == 2e-3 and forced["forced_over"] == {"learning_rate": 1e-3}
