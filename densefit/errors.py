@@ -55,3 +55,29 @@ class UnknownNameError(ConfigError):
 
     def __init__(self, kind: str, name: str, valid: list[str] | tuple[str, ...]) -> None:
         super().__init__(f"unknown {kind} '{name}'; choose one of: {', '.join(sorted(valid))}")
+
+
+DISK_FULL_FIX = ("free space (or choose another --out or --store) and run the same command again: nothing already "
+                 "written is lost; train continues with --resume, index and encode skip what is done")
+
+
+def disk_full(exc: BaseException) -> DensefitError | None:
+    """The user-facing error when `exc` (or what caused it) is a full disk, else None.
+
+    A full disk shows up as OSError ENOSPC, SQLite's "database or disk is full", or torch's
+    serializer failing mid-file ("unexpected pos" / "file write failed"), or safetensors' "No space left"."""
+    import errno
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = str(exc)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            where = f" {exc.filename}" if exc.filename else ""
+            return DensefitError(f"disk full while writing{where}. Fix: {DISK_FULL_FIX}")
+        if "database or disk is full" in text:
+            return DensefitError(f"disk full while writing the store's database. Fix: {DISK_FULL_FIX}")
+        if any(sign in text for sign in ("unexpected pos", "file write failed", "No space left on device")):
+            return DensefitError(f"disk full while saving a checkpoint or model. Fix: {DISK_FULL_FIX}")
+        exc = exc.__cause__ or exc.__context__
+    return None

@@ -57,3 +57,13 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # a full disk is the user's to fix, not a bug: say so in one line
+        from densefit.errors import disk_full
+
+        full = disk_full(exc)
+        if full is None:
+            raise
+        from densefit.console import console
+
+        console.print(f"[bold red]error:[/bold red] {full}", markup=True, highlight=False, soft_wrap=True)
+        sys.exit(full.exit_code)
