@@ -107,6 +107,16 @@ def create_store(folder: Path) -> None:
         raise
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
@@ -127,6 +137,7 @@ class LocalStore(Store):
             raise NotAStoreError(f"'{self.path}' is a file, not a densefit store folder. Fix: pass a folder path "
                                  "(a .db file path means Milvus Lite)")
         self.store_id = _read_marker(self.path)["uuid"]
+        self._remove_stale_stages()
         self.conn = _connect(self.path / DB)
         self.lock = threading.RLock()
         self.table: VectorTable | None = None
@@ -349,10 +360,20 @@ class LocalStore(Store):
             table = self._synced_table()
             if table is None or table.ann is None or table.size == self.saved_size:
                 return
-            root = self.path / ANN
-            root.mkdir(exist_ok=True)
-            stage = root / f".gen-{self.covered}.{uuid.uuid4().hex[:8]}"
-            stage.mkdir()
+            try:
+                self._write_cache(faiss, table)
+            except (OSError, RuntimeError) as exc:  # faiss raises RuntimeError; the rows are the truth
+                say(f"[yellow]note: could not save the ANN cache ({exc}); the rows are safe and the search "
+                    "structure is rebuilt on the next open[/yellow]")
+                return
+            self.saved_size = table.size
+
+    def _write_cache(self, faiss, table: VectorTable) -> None:
+        root = self.path / ANN
+        root.mkdir(exist_ok=True)
+        stage = root / f".gen-{self.covered}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        stage.mkdir()
+        try:
             faiss.write_index(table.ann, str(stage / "index.faiss"))
             np.save(stage / "labels.npy", table.labels)
             (stage / "cache.json").write_text(json.dumps({"uuid": self.store_id, "dimension": table.dim,
@@ -362,9 +383,20 @@ class LocalStore(Store):
             if final.exists():
                 shutil.rmtree(final)
             os.replace(stage, final)
-            for old in self._cache_dirs()[:-1]:
-                shutil.rmtree(old, ignore_errors=True)
-            self.saved_size = table.size
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        for old in self._cache_dirs()[:-1]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _remove_stale_stages(self) -> None:
+        """Staging folders (`ann/.gen-<rowid>.<pid>.<id>`) left by a process that died while saving the cache."""
+        root = self.path / ANN
+        for stage in root.glob(".gen-*") if root.is_dir() else []:
+            parts = stage.name.split(".")
+            pid = int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else None
+            if pid is None or not _alive(pid):
+                shutil.rmtree(stage, ignore_errors=True)
 
     def describe(self) -> dict:
         table = self.table
@@ -381,7 +413,7 @@ class LocalStore(Store):
             return
         try:
             self.flush()
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - a derived cache must never stop a close
             say(f"[yellow]note: could not save the ANN cache ({exc}); it is rebuilt on the next open[/yellow]")
         self.conn.close()
         self.conn = None

@@ -177,3 +177,42 @@ def test_corpus_rows_without_id_or_text_name_the_line(tmp_path):
     with pytest.raises(DataError, match=r"c.csv:4: field 'id': duplicate id 'a'"):
         index_corpus(str(tmp_path / "s"), csv, show_progress=False)
     assert not (tmp_path / "s").exists()  # nothing written, not even an empty store
+
+
+def test_a_faiss_failure_while_saving_the_cache_is_a_warning_and_the_rows_stay(store, monkeypatch, capsys):
+    import faiss
+
+    cfg = IndexConfig(exact_below=50)
+    idx, x = fill(store, n=300, config=cfg)
+    idx.search_vectors(x[:1], k=1)  # builds the ANN structure, which flush and close save
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Error in faiss::FileIOWriter: write failed")
+
+    monkeypatch.setattr(faiss, "write_index", broken)
+    idx.flush()
+    idx.close()  # neither raises
+    said = " ".join(capsys.readouterr().err.split())
+    assert "could not save the ANN cache" in said and "rows are safe" in said
+    assert not list((store / "ann").glob(".gen-*")), "the failed save left its staging folder"
+    monkeypatch.undo()
+    with Index.open(store, config=cfg) as again:
+        assert again.count() == 300 and again.search_vectors(x[7:8], k=1)[0][0].id == "d7"
+
+
+def test_staging_folders_of_a_dead_saver_are_removed_on_open(store):
+    import os
+    import subprocess
+
+    idx, _ = fill(store, n=10)
+    idx.close()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = store / "ann" / f".gen-9.{dead.pid}.deadbeef"
+    legacy = store / "ann" / ".gen-3.cafe0123"
+    live = store / "ann" / f".gen-9.{os.getpid()}.0badcafe"  # a saver that is still running: left alone
+    for folder in (stale, legacy, live):
+        folder.mkdir(parents=True)
+        (folder / "index.faiss").write_bytes(b"partial")
+    Index.open(store).close()
+    assert not stale.exists() and not legacy.exists() and live.exists()
