@@ -10,12 +10,12 @@ import csv
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from densefit.data.unicode import check_decoded
 from densefit.errors import DataError
+from densefit.io import staged_dir
 
 CORPUS, QUERIES, QRELS = "corpus.jsonl", "queries.jsonl", "qrels"
 QRELS_HEADER = ("query-id", "corpus-id", "score")
@@ -157,7 +157,7 @@ def write_beir(
     """Write a BEIR set atomically. `corpus` maps id -> {"text": ..., optional "title" and metadata}."""
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = staged_dir(out.parent, f".{out.name}.")
     try:
         with open(tmp / CORPUS, "w", encoding="utf-8") as fh:
             for doc_id, doc in corpus.items():

@@ -155,7 +155,7 @@ def check_or_write_job(cfg: EncodeJobConfig) -> None:
 
     folder, sig = parts_dir(cfg), job_signature(cfg)
     path = folder / JOB_FILE
-    if path.is_file():
+    if path.is_file() and done_parts(cfg):  # without a finished part there is nothing to protect
         old = json.loads(path.read_text())
         if old != sig:
             changed = sorted(k for k in sig if old.get(k) != sig[k])
@@ -233,11 +233,16 @@ def run_encode_job(cfg: EncodeJobConfig) -> EncodeJobResult:
         shutil.rmtree(parts_dir(cfg))
         return EncodeJobResult(out, _count_rows(out), 0, 0, time.perf_counter() - start)
     check_or_write_job(cfg)
-    done = done_parts(cfg)
-    pending = pending_chunks(cfg, done)
-    say(f"encode: {len(done)} part(s) already done, {len(pending)} to go"
-        + (f", on {cfg.workers} worker(s)" if cfg.workers > 1 or cfg.ray else ""))
-    _dispatch(cfg, pending)
+    try:
+        done = done_parts(cfg)
+        pending = pending_chunks(cfg, done)
+        say(f"encode: {len(done)} part(s) already done, {len(pending)} to go"
+            + (f", on {cfg.workers} worker(s)" if cfg.workers > 1 or cfg.ray else ""))
+        _dispatch(cfg, pending)
+    except BaseException:
+        if not done_parts(cfg):  # nothing finished (a model that did not load, bad input): leave nothing behind
+            shutil.rmtree(parts_dir(cfg), ignore_errors=True)
+        raise
     rows = merge_parts(cfg)
     shutil.rmtree(parts_dir(cfg))
     say(f"encode: wrote {rows} rows to {out}")

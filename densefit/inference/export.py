@@ -12,7 +12,6 @@ import dataclasses
 
 import shutil
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from densefit.console import say
 from densefit.errors import UnknownNameError
 from densefit.inference.batching import padded_batch
 from densefit.inference.runtimes import MANIFEST
+from densefit.io import staged_dir, umask_modes
 from densefit.train.checkpoints import write_json_atomic
 
 ONNX_FILE, OPENVINO_FILE, OPSET = "model.onnx", "model.xml", 17
@@ -123,7 +123,7 @@ def write_variant(model, variant: Variant, out: Path, calibration_texts: Sequenc
     from densefit.inference.graph import embedding_module
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    stage = staged_dir(out.parent, f".{out.name}.")
     try:
         max_length = int(model.max_seq_length)
         tokenizer = model.tokenizer
@@ -135,6 +135,7 @@ def write_variant(model, variant: Variant, out: Path, calibration_texts: Sequenc
             "format": variant.name, "runtime": variant.runtime, "file": variant.file,
             "precision": variant.precision, "max_seq_length": max_length,
             "dimension": int(model.get_embedding_dimension()), "parity": None})
+        umask_modes(stage)
         _replace_dir(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)

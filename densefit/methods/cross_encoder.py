@@ -14,6 +14,7 @@ from pathlib import Path
 
 from densefit.console import say
 from densefit.errors import ModelLoadError
+from densefit.io import umask_modes
 
 CE_MAX_LENGTH = 256
 
@@ -80,6 +81,7 @@ def train_cross_encoder(base: str, rows: dict[str, list], out: Path, *, epochs: 
                                   loss=BinaryCrossEntropyLoss(ce))
     trainer.train()
     ce.save(str(out), safe_serialization=True)
+    umask_modes(out)
     info = {"base": base, "trained_here": True, "pairs": len(rows["label"]), "steps": trainer.state.global_step,
             "seconds": round(time.perf_counter() - start, 2), "path": str(out), "max_length": max_length}
     return ce, info

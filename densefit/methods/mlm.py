@@ -16,13 +16,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from densefit.config import TrainConfig
 from densefit.console import say
 from densefit.errors import ConfigError
+from densefit.io import staged_dir, umask_modes
 from densefit.methods.common import FitResult, Stages, evaluate_before, finish_run, load_base_model
 from densefit.methods.sentences import corpus_path, corpus_sentences, sample
 from densefit.train.checkpoints import write_json_atomic
@@ -86,10 +86,11 @@ def _arguments(cfg: TrainConfig, out: Path, precision: str):
 
 
 def _save_hf_atomic(mlm, tokenizer, final: Path) -> None:
-    staged = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    staged = staged_dir(final.parent, f".{final.name}.")
     try:
         mlm.save_pretrained(str(staged), safe_serialization=True)
         tokenizer.save_pretrained(str(staged))
+        umask_modes(staged)
         if final.exists():
             shutil.rmtree(final)
         staged.rename(final)

@@ -10,12 +10,12 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from densefit.data.beir import IRSet
 from densefit.evaluation.metrics import per_query_metrics
+from densefit.io import staged_file
 from densefit.report.perquery import per_query_view
 from densefit.report.scores import score_distribution
 from densefit.report.stats import compare_metrics
@@ -97,7 +97,7 @@ def _slim_summary(summary: dict | None) -> dict | None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = staged_file(path.parent, f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -37,6 +37,9 @@ def write_json_atomic(path: Path, payload: dict) -> None:
 
 def publish(staged: Path, final: Path, step: int) -> None:
     """Mark `staged` complete and rename it to `final` (replacing an older copy)."""
+    from densefit.io import umask_modes
+
+    umask_modes(staged)
     fsync_tree(staged)
     write_json_atomic(staged / MARKER, {"step": step, "saved_at": time.time()})
     if final.exists():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from densefit.config import TrainConfig
 from densefit.console import say
 from densefit.errors import ConfigError
 from densefit.inference.precision import explain_precision, resolve_precision
+from densefit.io import staged_dir
 from densefit.train.checkpoints import latest_checkpoint, publish, remove_incomplete
 from densefit.train.fingerprint import check_and_record, fingerprint
 from densefit.train.trainer import AtomicCheckpointTrainer
@@ -121,8 +121,15 @@ def _resume_point(cfg: TrainConfig, out: Path) -> str | None:
     return str(latest) if latest else None
 
 
+def _remove_staged_models(out: Path) -> None:
+    """`OUT/.model.*`: a final save that was killed before its rename; never a complete model."""
+    for stage in out.glob(".model.*"):
+        shutil.rmtree(stage, ignore_errors=True)
+        say(f"train: removed {stage.name}, left by a save that was interrupted")
+
+
 def save_model_atomic(model, final: Path) -> Path:
-    staged = Path(tempfile.mkdtemp(prefix=".model.", dir=final.parent))
+    staged = staged_dir(final.parent, ".model.")
     try:
         model.save(str(staged), safe_serialization=True)
         publish(staged, final, step=0)
@@ -139,6 +146,7 @@ def train(cfg: TrainConfig, model, loss, dataset, *, in_batch_negatives: bool = 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     resume_from = _resume_point(cfg, out)
+    _remove_staged_models(out)
     check_and_record(out, fingerprint(cfg, loss), resuming=resume_from is not None,
                      force=getattr(cfg, "resume_force", False))
     device = training_device()

@@ -95,8 +95,21 @@ def test_changed_job_refuses_old_parts(tiny_model, tmp_path):
     cfg = EncodeJobConfig(model=tiny_model, input=str(data), out=str(tmp_path / "e.parquet"), chunk_size=8)
     parts_dir(cfg).mkdir()
     (parts_dir(cfg) / "job.json").write_text(json.dumps({"input": "other"}))
+    (parts_dir(cfg) / "part-00000.parquet").write_bytes(b"a finished part of the other job")
     with pytest.raises(ConfigError, match="different job"):
         run_encode_job(cfg)
+
+
+def test_a_model_that_fails_to_load_leaves_no_parts_folder_and_the_fixed_run_works(tiny_model, tmp_path):
+    from densefit.errors import ModelLoadError
+
+    data = texts_file(tmp_path / "in.jsonl", 20)
+    broken = EncodeJobConfig(model=str(tmp_path / "no-such-model"), input=str(data), out=str(tmp_path / "e.parquet"))
+    with pytest.raises(ModelLoadError):
+        run_encode_job(broken)
+    assert not parts_dir(broken).exists() and not (tmp_path / "e.parquet").exists()
+    fixed = EncodeJobConfig(model=tiny_model, input=str(data), out=str(tmp_path / "e.parquet"))
+    assert run_encode_job(fixed).rows == 20
 
 
 def test_missing_text_field_names_file_line_and_field(tiny_model, tmp_path):

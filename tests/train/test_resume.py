@@ -101,3 +101,13 @@ def test_resume_refuses_a_different_run_unless_forced(tiny_model, pairs_file, tm
     densefit.fit(**{**run, "learning_rate": 2e-3}, resume=True, resume_force=True)
     forced = json.loads((tmp_path / "run" / FINGERPRINT).read_text())
     assert forced["learning_rate"] == 2e-3 and forced["forced_over"] == {"learning_rate": 1e-3}
+
+
+def test_a_staged_model_left_by_a_killed_final_save_is_removed(tiny_model, pairs_file, tmp_path):
+    out = tmp_path / "run"
+    leftover = out / ".model.k1ll3d"
+    leftover.mkdir(parents=True)
+    (leftover / "model.safetensors").write_bytes(b"half a model")
+    densefit.fit(model=tiny_model, train_data=pairs_file, out=out, max_steps=2, batch_size=8, resume=True)
+    assert not leftover.exists() and (out / "model" / "model.safetensors").is_file()
+    assert not list(out.glob(".model.*"))

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 from densefit.data.beir import write_beir
 from densefit.data.builders.debian import cache_root, fetch_debian_tree
 from densefit.errors import DensefitError, UnknownNameError
+from densefit.io import staged_file
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def bible_verses(name: str, *, cache_dir: str | os.PathLike | None = None,
 
 def _write_jsonl_atomic(path: Path, verses: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = staged_file(path.parent, f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for ref, text in verses.items():
@@ -198,7 +198,7 @@ def _flat(text: str) -> str:
 
 def _write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = staged_file(path.parent, f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, path)
