@@ -14,6 +14,9 @@ from typing import Any
 from densefit.errors import ConfigError
 
 
+SECRET_FIELDS = ("generator_api_key",)  # never written to train.json, reports or logs
+
+
 def _f(default: Any, help: str, **kw: Any) -> Any:
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kw)
@@ -163,7 +166,12 @@ class TrainConfig:
         return cls(**{**values, **overrides})
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as written to train.json and the report; secrets appear only as "<redacted>"."""
+        values = dataclasses.asdict(self)
+        for name in SECRET_FIELDS:
+            if values.get(name):
+                values[name] = "<redacted>"
+        return values
 
     def settled(self, **planned: Any) -> "TrainConfig":
         """A copy where every setting left to the recipe is decided: `planned` values, else STOCK_DEFAULTS.

@@ -35,6 +35,16 @@ app.command("curve")(report_cmd.curve)
 app.add_typer(data_cmd.app, name="data")
 
 
+@app.callback()
+def main_options(no_progress: bool = typer.Option(False, "--no-progress",
+                                                  help="Hide every progress bar (also DENSEFIT_NO_PROGRESS=1).")):
+    """Fine-tune embedding models for search, end to end."""
+    if no_progress:
+        from densefit.console import set_progress
+
+        set_progress(False)
+
+
 @app.command("version")
 def version() -> None:
     """Print the densefit version."""
@@ -48,6 +58,9 @@ def main() -> None:
     from densefit.errors import DensefitError
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from densefit.console import quiet_library_bars
+
+    quiet_library_bars()  # one progress library draws: densefit's rich bars
     try:
         app()
     except DensefitError as exc:

@@ -27,9 +27,14 @@ def encode(
     workers: int = typer.Option(1, help=h("workers")),
     ray: bool = typer.Option(False, "--ray", help=h("ray")),
     overwrite: bool = typer.Option(False, "--overwrite", help=h("overwrite")),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bars."),
 ) -> None:
     """Encode every text of INPUT into OUT (Parquet: row, id, embedding); re-run to resume after a kill."""
-    cfg = EncodeJobConfig(**locals())
+    if no_progress:
+        from densefit.console import set_progress
+
+        set_progress(False)
+    cfg = EncodeJobConfig(**{k: v for k, v in locals().items() if k != "no_progress"})
     from densefit.inference.batch import run_encode_job
 
     result = run_encode_job(cfg)

@@ -25,8 +25,13 @@ def evaluate(
     mteb: Optional[str] = typer.Option(None, "--mteb", help="Run MTEB tasks instead (comma-separated names, or BEIR "
                                                             "folders as local retrieval tasks); MTEB result format."),
     mteb_out: str = typer.Option("mteb-results", "--mteb-out", help="Folder for MTEB's result files."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bars."),
 ) -> None:
     """Evaluate models; several --model values are shown side by side."""
+    if no_progress:
+        from densefit.console import set_progress
+
+        set_progress(False)
     if mteb:
         return _run_mteb(model, mteb, mteb_out, as_json)
     if data is None:

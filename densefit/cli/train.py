@@ -74,10 +74,15 @@ def train(
     teacher: Optional[str] = typer.Option(None, help=h("teacher")),
     parallel_eval: Optional[str] = typer.Option(None, help=h("parallel_eval")),
     config: Optional[Path] = typer.Option(None, help="YAML file with these same fields; flags given here win."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bars."),
 ) -> None:
     """Fine-tune MODEL on TRAIN; writes OUT/model, OUT/checkpoints and OUT/train.json."""
     values = dict(locals())  # first: exactly the options above
     values.pop("config")
+    if values.pop("no_progress"):
+        from densefit.console import set_progress
+
+        set_progress(False)
     from densefit.api import run_training
     from densefit.cli.tables import print_metric_table
     from densefit.config import TrainConfig

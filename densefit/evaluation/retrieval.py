@@ -23,12 +23,16 @@ class RetrievalResult:
     extra: dict = field(default_factory=dict)
 
 
-def dense_run(encoder: Encoder, irset: IRSet, k: int = 100, show_progress: bool = False) -> Run:
+SHOW_FROM_DOCS = 2000  # a corpus this large takes more than a few seconds to encode on a CPU
+
+
+def dense_run(encoder: Encoder, irset: IRSet, k: int = 100, show_progress: bool | None = None) -> Run:
     """Top-k corpus documents for every judged query of `irset`."""
     doc_ids = list(irset.corpus)
     queries = irset.judged_queries()
     query_ids = list(queries)
-    corpus_emb = encoder.encode([irset.corpus[d] for d in doc_ids], show_progress=show_progress)
+    show = len(doc_ids) >= SHOW_FROM_DOCS if show_progress is None else show_progress
+    corpus_emb = encoder.encode([irset.corpus[d] for d in doc_ids], show_progress=show)
     query_emb = encoder.encode([queries[q] for q in query_ids])
     idx, scores = exact_topk(query_emb, corpus_emb, k)
     return to_run(query_ids, doc_ids, idx, scores)
@@ -39,7 +43,8 @@ def evaluate_run(run: Run, irset: IRSet, ks=DEFAULT_KS, seconds: float = 0.0) ->
     return RetrievalResult(metrics, run, seconds, len(irset.judged_queries()), len(irset.corpus))
 
 
-def evaluate_retrieval(encoder: Encoder, irset: IRSet, ks=DEFAULT_KS, show_progress: bool = False) -> RetrievalResult:
+def evaluate_retrieval(encoder: Encoder, irset: IRSet, ks=DEFAULT_KS,
+                       show_progress: bool | None = None) -> RetrievalResult:
     start = time.perf_counter()
     run = dense_run(encoder, irset, k=max(ks), show_progress=show_progress)
     return evaluate_run(run, irset, ks, seconds=time.perf_counter() - start)

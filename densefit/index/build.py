@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from densefit.console import console, say
+from densefit.console import progress, say
 from densefit.index.config import IndexConfig
 from densefit.index.corpus import Doc, check_corpus, read_corpus
 from densefit.index.index import Index
@@ -39,13 +39,6 @@ def _batches(docs, size: int):
         yield batch
 
 
-def _progress(total: int, show: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console, disable=not show, transient=False)
-
-
 def index_corpus(store: str, corpus: str | Path | None, *, model=None, upsert: bool = False,
                  delete: list[str] | None = None, config: IndexConfig | None = None,
                  show_progress: bool = True) -> IndexReport:
@@ -68,8 +61,7 @@ def index_corpus(store: str, corpus: str | Path | None, *, model=None, upsert: b
 
 def _fill(idx: Index, corpus, total: int, upsert: bool, batch_size: int, show: bool) -> tuple[int, int]:
     written = skipped = 0
-    with _progress(total, show) as bar:
-        task = bar.add_task("index", total=total)
+    with progress("index", total, "rows", show=show) as advance:
         for batch in _batches(read_corpus(corpus), batch_size):
             if not upsert:
                 present = idx.existing([d.id for d in batch])
@@ -78,7 +70,7 @@ def _fill(idx: Index, corpus, total: int, upsert: bool, batch_size: int, show: b
             if batch:
                 write = idx.upsert if upsert else idx.add
                 written += write([d.id for d in batch], [d.text for d in batch], [d.metadata for d in batch])
-            bar.update(task, advance=written + skipped - bar.tasks[0].completed)
+            advance(len(batch) + (len(present) if not upsert else 0))
     if skipped:
         say(f"resumed: {skipped} rows were already in the store and were skipped")
     return written, skipped

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from densefit.console import say
+from densefit.console import progress, say
 from densefit.errors import ConfigError, DataError
 
 PARTS_SUFFIX, JOB_FILE = ".parts", "job.json"
@@ -269,32 +269,29 @@ def _dispatch(cfg: EncodeJobConfig, pending: list[int]) -> None:
 
 
 def _run_local(cfg: EncodeJobConfig, pending: set[int]) -> None:
-    from tqdm.auto import tqdm
-
     encoder = open_encoder(cfg)
-    with tqdm(total=len(pending), desc="encode", unit="part") as bar:
+    with progress("encode", len(pending), "parts") as advance:
         for index, rows in iter_chunks(cfg, pending):
             encode_chunk(encoder, cfg, index, rows)
-            bar.update(1)
+            advance()
 
 
 def _run_processes(cfg: EncodeJobConfig, pending: set[int]) -> None:
     """`workers` spawned processes; the bar follows the part files as they appear."""
     import multiprocessing as mp
 
-    from tqdm.auto import tqdm
-
     threads = max(1, (os.cpu_count() or 1) // cfg.workers)
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=run_worker, args=(cfg, w, threads, pending)) for w in range(cfg.workers)]
     for p in procs:
         p.start()
-    before = len(done_parts(cfg))
-    with tqdm(total=len(pending), desc="encode", unit="part") as bar:
+    shown = len(done_parts(cfg))
+    with progress("encode", len(pending), "parts") as advance:
         while any(p.is_alive() for p in procs):
             time.sleep(0.5)
-            bar.n = len(done_parts(cfg)) - before
-            bar.refresh()
+            now = len(done_parts(cfg))
+            advance(now - shown)
+            shown = now
     failed = [p.exitcode for p in procs if p.exitcode]
     if failed:
         raise ConfigError(f"{len(failed)} encode worker(s) failed (exit codes {failed}); "

@@ -10,6 +10,7 @@ import contextlib
 
 import numpy as np
 
+from densefit.console import progress
 from densefit.inference.precision import resolve_precision
 
 DEFAULT_BATCH_SIZE = 64
@@ -54,12 +55,14 @@ class Encoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         import torch
 
-        with torch.inference_mode(), autocast_context(self.precision, self.device):
-            emb = self.model.encode(
-                list(texts),
-                batch_size=batch_size or self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=show_progress,
-            )
-        return np.asarray(emb, dtype=np.float32)
+        texts, size = list(texts), batch_size or self.batch_size
+        chunk = len(texts) if not show_progress else max(size * 16, 512)  # a bar advances once per chunk
+        parts = []
+        with torch.inference_mode(), autocast_context(self.precision, self.device), \
+                progress("encode", len(texts), "texts", show=show_progress) as advance:
+            for start in range(0, len(texts), chunk):
+                part = texts[start:start + chunk]
+                parts.append(self.model.encode(part, batch_size=size, normalize_embeddings=True,
+                                               convert_to_numpy=True, show_progress_bar=False))
+                advance(len(part))
+        return np.asarray(np.concatenate(parts) if len(parts) > 1 else parts[0], dtype=np.float32)

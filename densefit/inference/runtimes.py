@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from densefit.console import progress
 from densefit.errors import ModelLoadError
 from densefit.inference.batching import length_batches, padded_batch, token_lengths
 
@@ -70,17 +71,11 @@ class ExportedEncoder:
             batches = [np.arange(len(texts))]
         else:
             batches = list(length_batches(token_lengths(self.tokenizer, texts, self.max_length), size))
-        for idx in _progress(batches, show_progress):
-            out[idx] = self._run(padded_batch(self.tokenizer, [texts[i] for i in idx], self.max_length))
+        with progress("encode", len(texts), "texts", show=show_progress) as advance:
+            for idx in batches:
+                out[idx] = self._run(padded_batch(self.tokenizer, [texts[i] for i in idx], self.max_length))
+                advance(len(idx))
         return out
-
-
-def _progress(items: list, show: bool):
-    if not show:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc="encode", unit="batch")
 
 
 class OnnxEncoder(ExportedEncoder):

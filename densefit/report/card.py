@@ -26,7 +26,24 @@ def base_model_id(name: str | None) -> str | None:
     return name
 
 
-def front_matter(summary: dict) -> dict:
+def model_index(summary: dict, report: dict) -> list[dict] | None:
+    """The hub's `model-index`: the tuned model's scores on the evaluation set, so a hub page shows them."""
+    head = (report or {}).get("headline")
+    if not head or report.get("tuned") not in head.get("columns", {}):
+        return None
+    scores = head["columns"][report["tuned"]]
+    ev = summary.get("eval") or {}
+    name = Path(str(ev.get("path") or "evaluation")).name
+    task = "retrieval" if any("@" in m for m in scores) else "sentence-similarity"
+    metrics = [{"type": m.replace("@", "_at_"), "value": round(float(scores[m]), 5), "name": m}
+               for m in head["metrics"] if m in scores]
+    run = Path(str((summary.get("config") or {}).get("out", "model"))).name
+    return [{"name": run, "results": [{"task": {"type": task},
+                                       "dataset": {"name": name, "type": name, "split": ev.get("split", "test")},
+                                       "metrics": metrics}]}]
+
+
+def front_matter(summary: dict, report: dict | None = None) -> dict:
     cfg = summary.get("config") or {}
     loss = (summary.get("loss") or {}).get("name")
     tags = ["sentence-transformers", "sentence-similarity", "feature-extraction", "densefit"]
@@ -36,6 +53,9 @@ def front_matter(summary: dict) -> dict:
     base = base_model_id(cfg.get("model"))
     if base:
         meta["base_model"] = base
+    index = model_index(summary, report or {})
+    if index:
+        meta["model-index"] = index
     return meta
 
 
@@ -79,7 +99,7 @@ def render_card(summary: dict, report: dict) -> str:
     params = "\n".join(f"| {k} | {cfg[k]} |" for k in HYPERPARAMETERS if cfg.get(k) not in (None, [], ""))
     forgetting = report.get("forgetting")
     forget = f"\n### General-domain check\n\n{forgetting['message']}\n" if forgetting and "message" in forgetting else ""
-    return (f"---\n{yaml.safe_dump(front_matter(summary), sort_keys=False)}---\n\n"
+    return (f"---\n{yaml.safe_dump(front_matter(summary, report), sort_keys=False)}---\n\n"
             f"# {Path(str(cfg.get('out', 'model'))).name}: a fine-tuned sentence embedding model\n\n"
             f"Fine-tuned with [densefit](https://pypi.org/project/densefit/) from "
             f"`{(summary.get('model') or {}).get('base', cfg.get('model'))}`.\n\n"

@@ -121,8 +121,12 @@ def training_section(report: dict) -> str:
     svg = plots.training_curves([s for s, _ in losses], [v for _, v in losses], [s for s, _ in evals],
                                 [v for _, v in evals], eval_key, best)
     info = f"{train.get('steps')} steps on {train.get('rows')} rows; final loss {_fmt(train.get('final_loss'))}"
+    caption = ("Training loss per logged step and eval metric per eval step (★ best checkpoint)" if evals else
+               "Training loss per logged step")
+    why = "" if evals else ("<p class='muted'>No evaluation chart: nothing was evaluated during training "
+                            "(pass --eval-steps N with --eval to follow a metric and keep the best checkpoint).</p>")
     return f"<p>{E(info)}" + (f"; best checkpoint at step {best}" if best else "") + "</p>" + \
-        _figure(svg, "Training loss per logged step and eval metric per eval step (★ best checkpoint)")
+        _figure(svg, caption) + why
 
 
 def _checkpoint_step(path: str | None) -> int | None:
@@ -199,9 +203,25 @@ def audit_section(report: dict) -> str:
         + warnings
 
 
+ALWAYS_SHOWN = ("model", "train", "eval", "method", "loss", "epochs", "max_steps", "batch_size", "learning_rate",
+                "max_seq_length", "precision", "seed")
+
+
+def shown_settings(cfg: dict) -> dict:
+    """The settings that matter for every run, plus any other that differs from its default."""
+    import dataclasses
+
+    from densefit.config import TrainConfig
+
+    defaults = {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
+                for f in dataclasses.fields(TrainConfig)}
+    return {k: v for k, v in cfg.items()
+            if k in ALWAYS_SHOWN or (k in defaults and v != defaults[k] and v not in (None, [], ""))}
+
+
 def settings_section(report: dict) -> str:
     summary = report.get("summary") or {}
-    cfg = summary.get("config") or {}
+    cfg = shown_settings(summary.get("config") or {})
     rows = "".join(f"<tr><th>{E(k)}</th><td>{E(str(v))}</td></tr>" for k, v in cfg.items() if v not in (None, [], ""))
     models = "".join(f"<tr><th>{E(k)}</th><td>{E(str(v))}</td></tr>" for k, v in report.get("models", {}).items())
     loss = summary.get("loss") or {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from densefit.data.beir import IRSet
@@ -37,21 +38,39 @@ class PerQuery:
     biggest_regressions: list[QueryExample] = field(default_factory=list)
 
 
-def snippet(text: str, limit: int = SNIPPET) -> str:
-    text = " ".join(text.split())
+SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+WORD = re.compile(r"\w{3,}")
+
+
+def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def snippet(text: str, limit: int = SNIPPET, query: str | None = None) -> str:
+    """The passage around the sentence that shares most words with `query` (the start when none does), so
+    documents that all open with the same boilerplate still show what matched."""
+    text = " ".join(text.split())
+    terms = set(WORD.findall(query.lower())) if query else set()
+    if len(text) <= limit or not terms:
+        return _cut(text, limit)
+    starts = [0] + [m.end() for m in SENTENCE_END.finditer(text)]
+    overlap = [len(terms & set(WORD.findall(text[a:b].lower()))) for a, b in zip(starts, starts[1:] + [len(text)])]
+    best = max(range(len(starts)), key=lambda i: (overlap[i], -i))
+    if overlap[best] == 0 or starts[best] == 0:
+        return _cut(text, limit)
+    return "…" + _cut(text[starts[best]:], limit - 1)
 
 
 def top_docs(irset: IRSet, run: dict, qid: str, n: int = TOP) -> list[dict]:
     """The top `n` of a query's ranking (score descending, ties by id), marked relevant or not."""
-    relevant = irset.qrels.get(qid, {})
+    relevant, query = irset.qrels.get(qid, {}), irset.queries.get(qid, "")
     ranked = sorted(run.get(qid, {}).items(), key=lambda kv: (-kv[1], kv[0]))[:n]
     return [{"id": d, "score": float(s), "relevant": relevant.get(d, 0) > 0,
-             "text": snippet(irset.corpus.get(d, ""), 160)} for d, s in ranked]
+             "text": snippet(irset.corpus.get(d, ""), 160, query)} for d, s in ranked]
 
 
 def _example(irset: IRSet, qid: str, before: dict, after: dict, values: tuple[float, float]) -> QueryExample:
-    relevant = [{"id": d, "text": snippet(irset.corpus.get(d, ""))}
+    relevant = [{"id": d, "text": snippet(irset.corpus.get(d, ""), query=irset.queries.get(qid, ""))}
                 for d, g in sorted(irset.qrels[qid].items()) if g > 0][:3]
     return QueryExample(query_id=qid, query=irset.queries.get(qid, ""), delta=values[1] - values[0],
                         before=values[0], after=values[1], relevant=relevant,

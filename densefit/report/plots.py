@@ -47,10 +47,17 @@ def delta_histogram(deltas: Sequence[float], metric: str) -> str:
 
 def training_curves(steps: Sequence[float], losses: Sequence[float], eval_steps: Sequence[float],
                     eval_values: Sequence[float], eval_name: str | None, best_step: int | None) -> str:
-    def draw(ax_loss, ax_eval):
+    """The loss per logged step, and (only when there were evaluations) the eval metric per eval step."""
+    def loss(ax_loss):
         ax_loss.plot(steps, losses, color=AFTER, marker="." if len(steps) < 30 else None)
         ax_loss.set_xlabel("step")
         ax_loss.set_ylabel("training loss")
+
+    if not eval_steps:
+        return _draw(1, loss)
+
+    def draw(ax_loss, ax_eval):
+        loss(ax_loss)
         if eval_steps:
             ax_eval.plot(eval_steps, eval_values, color=AFTER, marker="o", markersize=3)
             ax_eval.set_ylabel(eval_name or "eval metric")
@@ -59,9 +66,6 @@ def training_curves(steps: Sequence[float], losses: Sequence[float], eval_steps:
                 ax_eval.plot([best_step], [best], marker="*", markersize=12, color=ACCENT, linestyle="none",
                              label=f"best checkpoint (step {best_step})")
                 ax_eval.legend(loc="lower right", frameon=False)
-        else:
-            ax_eval.text(0.5, 0.5, "no evaluation during training\n(use --eval-steps N)", ha="center",
-                         va="center", transform=ax_eval.transAxes, color=BEFORE)
         ax_eval.set_xlabel("step")
     return _draw(2, draw, width=8.0)
 

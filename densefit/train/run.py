@@ -97,7 +97,7 @@ def build_arguments(cfg: TrainConfig, out: Path, precision: str, in_batch_negati
         report_to=report_targets(getattr(cfg, "report_to", []), out),
         dataloader_num_workers=0,
         dataloader_pin_memory=device_is_cuda(),
-        disable_tqdm=False,
+        disable_tqdm=True,  # the bar is densefit's (train/progress.py), drawn with rich like every other
     )
     if save_steps:
         kwargs["save_steps"] = save_steps
@@ -154,8 +154,13 @@ def train(cfg: TrainConfig, model, loss, dataset, *, in_batch_negatives: bool = 
     say(explain_precision(cfg.precision, device))
     best_metric = evaluator.metric_key if evaluator is not None else None
     args = build_arguments(cfg, out, precision, in_batch_negatives, best_metric)
+    from transformers import PrinterCallback
+
+    from densefit.train.progress import RichProgress
+
     trainer = AtomicCheckpointTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
-                                      evaluator=evaluator, callbacks=callbacks or [])
+                                      evaluator=evaluator, callbacks=[RichProgress(), *(callbacks or [])])
+    trainer.remove_callback(PrinterCallback)  # it prints raw log dicts when tqdm is off; train.json has them
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
