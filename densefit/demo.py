@@ -46,12 +46,25 @@ def _top(run: dict, qid: str, n: int = 5) -> list[tuple[str, float]]:
 
 
 def examples(irset, before: dict, after: dict, n: int = EXAMPLES) -> list[dict]:
-    """The first `n` test queries by id (not hand-picked), with top 5 before and after."""
-    rows = []
-    for qid in sorted(irset.judged_queries())[:n]:
+    """Three test queries chosen by rule, the same every run: the biggest win, the median (a typical
+    case) and the biggest loss in reciprocal rank @10 (ties by query id), with top 5 before and after."""
+    from densefit.evaluation.metrics import per_query_metrics
+
+    rr_before = per_query_metrics(before, irset.qrels, ks=(10,))["mrr@10"]
+    rr_after = per_query_metrics(after, irset.qrels, ks=(10,))["mrr@10"]
+    order = sorted((rr_after[q] - rr_before[q], q) for q in rr_before if q in rr_after)
+    if not order:
+        return []
+    picks = [("biggest win", order[-1]), ("typical case (median change)", order[len(order) // 2]),
+             ("biggest loss", order[0])][:n]
+    rows, seen = [], set()
+    for why, (delta, qid) in picks:
+        if qid in seen:
+            continue
+        seen.add(qid)
         relevant = sorted(d for d, g in irset.qrels[qid].items() if g > 0)
-        rows.append({"query": irset.queries[qid], "relevant": relevant,
-                     "before": _top(before, qid), "after": _top(after, qid)})
+        rows.append({"query": irset.queries[qid], "relevant": relevant, "before": _top(before, qid),
+                     "after": _top(after, qid), "why": f"{why}: RR@10 {rr_before[qid]:.2f} → {rr_after[qid]:.2f}"})
     return rows
 
 
@@ -60,7 +73,7 @@ def print_examples(rows: list[dict]) -> None:
     from rich.table import Table
 
     for row in rows:
-        table = Table(title=f"query: {row['query']!r}   relevant: {', '.join(row['relevant'])}")
+        table = Table(title=f"{row['why']}\nquery: {row['query']!r}   relevant: {', '.join(row['relevant'])}")
         table.add_column("rank", justify="right")
         table.add_column("before (zero-shot)")
         table.add_column("after (fine-tuned)")
@@ -101,6 +114,8 @@ def run_demo(cfg: DemoConfig) -> dict:
                        baseline="zero-shot",
                        title=f"man pages: {len(test.judged_queries())} test queries, {len(test.corpus)} documents")
     shown = examples(test, fit.runs_before or {}, fit.runs_after or {})
+    say("examples, chosen by rule (the same every run): the biggest win, the median change and the biggest "
+        "loss in reciprocal rank @10 on the test queries")
     print_examples(shown)
     report = _report(cfg, built, bm25, fit, shown, time.perf_counter() - start)
     write_json_atomic(out / "report.json", report)

@@ -41,3 +41,30 @@ def test_page_searches_and_compares_two_models(search_server):
         print(f"screenshot: {shot}")
         assert shot.stat().st_size > 10_000
         assert page.console_errors == []
+
+
+def test_with_auth_the_page_asks_for_the_key_in_a_form_and_then_searches(tiny_model, store_a, monkeypatch):
+    from tests.serve.conftest import running, serve_cfg, wait_ready
+
+    require_chromium()
+    monkeypatch.setenv("DENSEFIT_TEST_PAGE_KEY", "page-key-42")
+    cfg = serve_cfg(tiny_model, store=store_a, model_name="base", api_key_env="DENSEFIT_TEST_PAGE_KEY")
+    with running(cfg, ready=False) as (base, _), chromium_page() as page:
+        wait_ready(base, headers={"Authorization": "Bearer page-key-42"})
+        page.goto(base + "/")
+        page.wait_for_selector("#key-form:not([hidden])")
+        assert page.locator("#search-form").is_hidden()
+        body = page.inner_text("body")
+        assert "missing or wrong API key" not in body and "Bearer" not in body  # no raw 401 text
+        page.fill("#api-key", "wrong")
+        page.press("#api-key", "Enter")
+        page.wait_for_selector("#key-note:has-text('not accepted')")
+        page.fill("#api-key", "page-key-42")
+        page.click("#key-form button")
+        page.wait_for_selector("#status.ready")
+        assert page.locator("#key-form").is_hidden()
+        page.fill("#query", "file disk memory")
+        page.press("#query", "Enter")
+        page.wait_for_selector(".column .result")
+        assert page.locator(".column .result").count() == 10
+        assert page.console_errors == [] or all("401" in e for e in page.console_errors)

@@ -7,12 +7,24 @@ const STOPWORDS = new Set("a an and are as at be by for from how i in is it of o
 
 function apiKey() { return localStorage.getItem("densefit-key") || ""; }
 
+class NeedsKey extends Error {}
+
+// Ask for the key in a small form instead of showing the server's 401 message.
+function askForKey() {
+  $("key-form").hidden = false;
+  $("search-form").hidden = true;
+  $("key-note").textContent = apiKey() ? "that key was not accepted" : "";
+  $("status").textContent = "API key needed";
+  $("status").className = "status";
+  $("api-key").focus();
+}
+
 async function call(path, body) {
   const headers = { "Content-Type": "application/json" };
   if (apiKey()) headers.Authorization = "Bearer " + apiKey();
   const res = await fetch(path, body === undefined ? { headers } : { method: "POST", headers, body: JSON.stringify(body) });
   const data = await res.json().catch(() => ({}));
-  if (res.status === 401) { $("api-key").hidden = false; }
+  if (res.status === 401) { askForKey(); throw new NeedsKey(); }
   if (!res.ok) throw new Error((data.error && data.error.message) || data.reason || res.statusText);
   return data;
 }
@@ -91,6 +103,7 @@ async function search(event) {
     const words = terms(query);
     $("columns").replaceChildren(...results.map((r) => renderColumn(r, words)));
   } catch (err) {
+    if (err instanceof NeedsKey) return;
     $("error").textContent = err.message;
     $("error").hidden = false;
   }
@@ -117,6 +130,7 @@ async function refreshStatus() {
     $("status").textContent = "ready";
     $("status").className = "status ready";
   } catch (err) {
+    if (err instanceof NeedsKey) return;
     $("status").textContent = "not ready: " + err.message;
     $("status").className = "status";
     setTimeout(refreshStatus, 1000);
@@ -124,20 +138,26 @@ async function refreshStatus() {
 }
 
 async function init() {
-  $("api-key").value = apiKey();
-  $("api-key").addEventListener("change", () => { localStorage.setItem("densefit-key", $("api-key").value); init(); });
-  $("compare").addEventListener("change", () => {
-    $("model-b").hidden = !$("compare").checked;
-    $("model-a").hidden = false;
-  });
   try {
     fillModels(await call("/info"));
   } catch (err) {
-    $("status").textContent = err.message;
+    if (!(err instanceof NeedsKey)) $("status").textContent = err.message;
     return;
   }
+  $("key-form").hidden = true;
+  $("search-form").hidden = false;
   refreshStatus();
 }
 
+$("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  localStorage.setItem("densefit-key", $("api-key").value);
+  $("api-key").value = "";
+  init();
+});
+$("compare").addEventListener("change", () => {
+  $("model-b").hidden = !$("compare").checked;
+  $("model-a").hidden = false;
+});
 $("search-form").addEventListener("submit", search);
 init();
