@@ -132,6 +132,8 @@ class Engine:
     def slot(self, model: str | None, *, for_search: bool = False) -> ModelSlot:
         """The slot a request names (None: the primary model). An unknown name is refused, naming the served
         ones: 404 model_not_found for embeddings, as OpenAI answers; 422 for search, like any unknown field."""
+        if model is not None and not isinstance(model, str):
+            raise ServeError("invalid", f"model must be a string, got {type(model).__name__}", param="model")
         if model is not None and model not in self.slots:
             raise ServeError("invalid" if for_search else "model_not_found",
                              f"model '{model}' is not served here; served: {', '.join(self.slots)}", param="model")

@@ -148,3 +148,11 @@ def test_a_bug_becomes_a_json_500_and_the_connection_stays_open(server, monkeypa
                 assert err["type"] == "server_error" and "a bug in densefit" not in err["message"]
             else:  # the same socket answers the next request
                 assert status.startswith(b"HTTP/1.1 200") and json.loads(payload)["status"] == "ok"
+
+
+def test_a_model_that_is_not_a_string_is_a_422_not_a_500(server):
+    """Found by the API fuzzing: a list as `model` reached a dict lookup and raised TypeError."""
+    base, _ = server
+    for path, body in (("/invocations", {"inputs": ["x"], "model": []}), ("/v1/embeddings", {"input": "x", "model": 3})):
+        r = httpx.post(base + path, json=body)
+        assert r.status_code == 422 and error_of(r)["param"] == "model", (path, r.text)
