@@ -46,6 +46,10 @@ class ModelLoadError(DensefitError):
     """A model name or path that cannot be loaded."""
 
 
+class JobError(DensefitError):
+    """A long job that failed part-way (a crashed worker); what finished is kept and a re-run continues."""
+
+
 class ConfigError(DensefitError):
     """An invalid option or combination of options."""
 

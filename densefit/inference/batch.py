@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from densefit.console import progress, say
-from densefit.errors import ConfigError, DataError
+from densefit.errors import ConfigError, DataError, JobError
 
 PARTS_SUFFIX, JOB_FILE = ".parts", "job.json"
 
@@ -294,5 +294,5 @@ def _run_processes(cfg: EncodeJobConfig, pending: set[int]) -> None:
             shown = now
     failed = [p.exitcode for p in procs if p.exitcode]
     if failed:
-        raise ConfigError(f"{len(failed)} encode worker(s) failed (exit codes {failed}); "
+        raise JobError(f"{len(failed)} encode worker(s) failed (exit codes {failed}); "
                           "the finished parts are kept. Fix: see the error above, then run the same command again")

@@ -33,6 +33,18 @@ KINDS = {  # kind: (HTTP status, OpenAI error type, code)
 STATUS = {kind: status for kind, (status, _, _) in KINDS.items()}
 
 
+def kind_of(exc: DensefitError) -> str:
+    """The ServeError kind of a densefit error raised under a request: the first class of its MRO in the
+    table, so a busy store is a 503 to retry and bad values are 422s (not all 400s)."""
+    from densefit.errors import ConfigError, DataError, JobError, ModelLoadError
+    from densefit.index.errors import DimensionError, DuplicateIdError, ModelMismatchError, StoreBusyError, StoreError
+
+    table = {StoreBusyError: "unavailable", DimensionError: "invalid", ModelMismatchError: "invalid",
+             DuplicateIdError: "invalid", StoreError: "unavailable", DataError: "invalid", ConfigError: "invalid",
+             ModelLoadError: "unavailable", JobError: "internal"}
+    return next((table[cls] for cls in type(exc).__mro__ if cls in table), "bad_request")
+
+
 class ServeError(DensefitError):
     """A client-visible failure; `kind` picks status, type and code from KINDS; `param` names the field."""
 
@@ -84,7 +96,8 @@ def install_handlers(app) -> None:
         return error_response(from_validation(exc))
 
     async def on_densefit(_: Request, exc: DensefitError) -> JSONResponse:
-        return error_response(ServeError("bad_request", str(exc)))
+        kind = kind_of(exc)
+        return error_response(ServeError(kind, str(exc), retry_after=1 if kind == "unavailable" else None))
 
     async def on_http(_: Request, exc: HTTPException) -> JSONResponse:
         kind = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "bad_request")

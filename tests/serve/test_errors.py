@@ -156,3 +156,28 @@ def test_a_model_that_is_not_a_string_is_a_422_not_a_500(server):
     for path, body in (("/invocations", {"inputs": ["x"], "model": []}), ("/v1/embeddings", {"input": "x", "model": 3})):
         r = httpx.post(base + path, json=body)
         assert r.status_code == 422 and error_of(r)["param"] == "model", (path, r.text)
+
+
+def test_every_densefit_error_class_has_its_status():
+    from densefit.errors import ConfigError, DataError, DensefitError, JobError
+    from densefit.index.errors import DuplicateIdError, FilterError, StoreBusyError, StoreError
+    from densefit.serve.errors import STATUS, kind_of
+
+    cases = {StoreBusyError("busy"): 503, StoreError("gone"): 503, DataError("bad"): 422, FilterError("f"): 422,
+             ConfigError("c"): 422, DuplicateIdError(["a"], "in the store"): 422, JobError("worker died"): 500,
+             DensefitError("other"): 400}
+    assert {type(e).__name__: STATUS[kind_of(e)] for e in cases} == {type(e).__name__: s for e, s in cases.items()}
+
+
+def test_a_busy_store_answers_503_with_retry_after(server, monkeypatch):
+    from densefit.index.errors import StoreBusyError
+
+    base, app = server
+    slot = app.state.service.engine.slots["tiny"]
+
+    def busy(*args, **kwargs):
+        raise StoreBusyError("another writer held the store for 30 s")
+
+    monkeypatch.setattr(slot.index, "search_vectors", busy)
+    r = httpx.post(base + "/search", json={"query": "signal"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "1" and error_of(r)["type"] == "server_error"
