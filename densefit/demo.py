@@ -13,7 +13,7 @@ from pathlib import Path
 
 from densefit.config import TrainConfig
 from densefit.console import say
-from densefit.train.checkpoints import write_json_atomic
+from densefit.io import write_json_atomic
 
 TARGET_GAIN = 0.15
 HEADLINE = "mrr@10"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from densefit.data.unicode import check_decoded
 from densefit.errors import DataError
-from densefit.io import staged_dir
+from densefit.io import publish_dir, staged_dir
 
 CORPUS, QUERIES, QRELS = "corpus.jsonl", "queries.jsonl", "qrels"
 QRELS_HEADER = ("query-id", "corpus-id", "score")
@@ -172,9 +172,7 @@ def write_beir(
                 for qid, rel in qrels.items():
                     for did, grade in rel.items():
                         fh.write(f"{qid}\t{did}\t{grade}\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        publish_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

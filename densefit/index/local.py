@@ -33,6 +33,7 @@ from densefit.index.base import Hit, Rows, Store
 from densefit.index.config import IndexConfig
 from densefit.index.errors import DimensionError, DuplicateIdError, NotAStoreError, StoreBusyError, StoreError
 from densefit.index.filters import filter_sql
+from densefit.io import write_json_atomic
 
 MARKER, DB, ANN = "densefit-store.json", "rows.sqlite", "ann"
 FORMAT = "densefit-store"
@@ -54,12 +55,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _write_marker(folder: Path, store_id: str) -> None:
-    tmp = folder / f".{MARKER}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"format": FORMAT, "version": VERSION, "uuid": store_id}, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, folder / MARKER)
+    write_json_atomic(folder / MARKER, {"format": FORMAT, "version": VERSION, "uuid": store_id}, indent=None)
 
 
 def _read_marker(folder: Path) -> dict:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from densefit.console import progress, say
 from densefit.errors import ConfigError, DataError, JobError
+from densefit.io import atomic_path
 
 PARTS_SUFFIX, JOB_FILE = ".parts", "job.json"
 
@@ -129,11 +130,8 @@ def write_part(path: Path, rows: list, embeddings) -> None:
         "id": pa.array([r[1] for r in rows], pa.string()),
         "embedding": pa.FixedSizeListArray.from_arrays(pa.array(embeddings.reshape(-1), pa.float32()), dim),
     })
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def encode_chunk(encoder, cfg: EncodeJobConfig, index: int, rows: list) -> int:
@@ -151,7 +149,7 @@ def job_signature(cfg: EncodeJobConfig) -> dict:
 
 
 def check_or_write_job(cfg: EncodeJobConfig) -> None:
-    from densefit.train.checkpoints import write_json_atomic
+    from densefit.io import write_json_atomic
 
     folder, sig = parts_dir(cfg), job_signature(cfg)
     path = folder / JOB_FILE
@@ -170,20 +168,20 @@ def merge_parts(cfg: EncodeJobConfig) -> int:
     """Concatenate the parts in chunk order into OUT (temp + rename); returns the row count."""
     import pyarrow.parquet as pq
 
-    out, rows, writer = Path(cfg.out), 0, None
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        for index in sorted(done_parts(cfg)):
-            table = pq.read_table(part_path(cfg, index))
-            writer = writer or pq.ParquetWriter(tmp, table.schema)
-            writer.write_table(table)
-            rows += table.num_rows
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
+    parts = sorted(done_parts(cfg))
+    if not parts:
         raise DataError("no rows to encode", path=cfg.input, expected="at least one text")
-    os.replace(tmp, out)
+    rows, writer = 0, None
+    with atomic_path(Path(cfg.out)) as tmp:
+        try:
+            for index in parts:
+                table = pq.read_table(part_path(cfg, index))
+                writer = writer or pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+                rows += table.num_rows
+        finally:
+            if writer is not None:
+                writer.close()
     return rows
 
 

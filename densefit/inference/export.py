@@ -23,8 +23,8 @@ from densefit.console import say
 from densefit.errors import UnknownNameError
 from densefit.inference.batching import padded_batch
 from densefit.inference.runtimes import MANIFEST
-from densefit.io import staged_dir, umask_modes
-from densefit.train.checkpoints import write_json_atomic
+from densefit.io import publish_dir, staged_dir
+from densefit.io import write_json_atomic
 
 ONNX_FILE, OPENVINO_FILE, OPSET = "model.onnx", "model.xml", 17
 
@@ -135,7 +135,6 @@ def write_variant(model, variant: Variant, out: Path, calibration_texts: Sequenc
             "format": variant.name, "runtime": variant.runtime, "file": variant.file,
             "precision": variant.precision, "max_seq_length": max_length,
             "dimension": int(model.get_embedding_dimension()), "parity": None})
-        umask_modes(stage)
         _replace_dir(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -144,14 +143,7 @@ def write_variant(model, variant: Variant, out: Path, calibration_texts: Sequenc
 
 
 def _replace_dir(stage: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-    stage.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    publish_dir(stage, out)
 
 
 def folder_size_mb(folder: Path) -> float:

@@ -39,8 +39,8 @@ from densefit.config import TrainConfig
 from densefit.console import say
 from densefit.evaluation.targets import EvalOutcome, eval_info, evaluate_encoder, headline, load_eval_data
 from densefit.inference.encoder import Encoder
-from densefit.io import staged_file
-from densefit.train.checkpoints import write_json_atomic
+from densefit import io
+from densefit.io import write_json_atomic
 
 TRAIN_JSON = "train.json"
 _REASON: contextvars.ContextVar[str] = contextvars.ContextVar("densefit_method_reason", default="as requested")
@@ -221,12 +221,4 @@ def method_corpus(cfg: TrainConfig):
 
 
 def write_jsonl_atomic(path: Path, rows: list[dict]) -> Path:
-    import json
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = staged_file(path.parent, f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    os.replace(tmp, path)
-    return path
+    return io.write_jsonl_atomic(path, rows)

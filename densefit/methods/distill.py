@@ -24,7 +24,7 @@ from densefit.inference.encoder import Encoder
 from densefit.methods.common import (FitResult, Stages, evaluate_before, finish_run, load_base_model,
                                      selection_evaluator)
 from densefit.methods.parallel import read_parallel
-from densefit.train.checkpoints import write_json_atomic
+from densefit.io import write_json_atomic
 
 LOSS_NAME = "mse"
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from densefit.config import TrainConfig
 from densefit.console import say
 from densefit.errors import ConfigError
-from densefit.io import staged_dir, umask_modes
+from densefit.io import publish_dir, staged_dir
 from densefit.methods.common import FitResult, Stages, evaluate_before, finish_run, load_base_model
 from densefit.methods.sentences import corpus_path, corpus_sentences, sample
-from densefit.train.checkpoints import write_json_atomic
+from densefit.io import write_json_atomic
 
 MLM_DIR, STAGE_DIR = "mlm", "mlm-stage"
 LOSS_NAME = "masked-lm"
@@ -90,10 +90,7 @@ def _save_hf_atomic(mlm, tokenizer, final: Path) -> None:
     try:
         mlm.save_pretrained(str(staged), safe_serialization=True)
         tokenizer.save_pretrained(str(staged))
-        umask_modes(staged)
-        if final.exists():
-            shutil.rmtree(final)
-        staged.rename(final)
+        publish_dir(staged, final)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise

@@ -9,13 +9,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from densefit.data.beir import IRSet
 from densefit.evaluation.metrics import per_query_metrics
-from densefit.io import staged_file
+from densefit.io import write_text_atomic
 from densefit.report.perquery import per_query_view
 from densefit.report.scores import score_distribution
 from densefit.report.stats import compare_metrics
@@ -95,16 +94,6 @@ def _slim_summary(summary: dict | None) -> dict | None:
     return {k: v for k, v in summary.items() if k not in ("metrics_before", "metrics_after")}
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = staged_file(path.parent, f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_report(out_dir: str | Path, report: dict) -> Path:

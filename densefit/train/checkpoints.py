@@ -6,45 +6,22 @@ another tool) is never resumed from.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
 import time
 from pathlib import Path
+
+from densefit.io import publish_dir, write_json_atomic
 
 MARKER = "densefit-complete.json"
 STAGING = ".staging"
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 
 
-def fsync_tree(folder: Path) -> None:
-    """Flush every file under `folder` to disk so a rename publishes complete data."""
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as fh:
-                os.fsync(fh.fileno())
-
-
-def write_json_atomic(path: Path, payload: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def publish(staged: Path, final: Path, step: int) -> None:
     """Mark `staged` complete and rename it to `final` (replacing an older copy)."""
-    from densefit.io import umask_modes
-
-    umask_modes(staged)
-    fsync_tree(staged)
     write_json_atomic(staged / MARKER, {"step": step, "saved_at": time.time()})
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(staged, final)
+    publish_dir(staged, final)
 
 
 def is_complete(folder: Path) -> bool:

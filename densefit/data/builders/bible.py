@@ -28,7 +28,7 @@ from pathlib import Path
 from densefit.data.beir import write_beir
 from densefit.data.builders.debian import cache_root, fetch_debian_tree
 from densefit.errors import DensefitError, UnknownNameError
-from densefit.io import staged_file
+from densefit.io import write_jsonl_atomic, write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -112,18 +112,7 @@ def bible_verses(name: str, *, cache_dir: str | os.PathLike | None = None,
 
 
 def _write_jsonl_atomic(path: Path, verses: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = staged_file(path.parent, f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for ref, text in verses.items():
-                fh.write(json.dumps({"ref": ref, "text": text}, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_jsonl_atomic(path, ({"ref": ref, "text": text} for ref, text in verses.items()))
 
 
 def aligned_refs(a: dict[str, str], b: dict[str, str], seed: int) -> list[str]:
@@ -197,8 +186,4 @@ def _flat(text: str) -> str:
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = staged_file(path.parent, f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
