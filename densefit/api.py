@@ -17,7 +17,8 @@ def load(model: str = "default", **kwargs: Any) -> Encoder:
     """Load a model (`default`, a run or model folder, or a hub id) as an Encoder with `.encode()`.
 
     `backend="auto"` (default) uses an export of the model (`<model>/exports/`, or the user cache for a
-    model you do not own) only when its parity check passed and it was measured faster on this CPU; "torch", "onnx", "onnx-int8", "openvino" or "openvino-int8" force one.
+    model you do not own) only when its parity check passed and it was measured faster on this CPU;
+    "torch", "onnx", "onnx-int8", "openvino" or "openvino-int8" force one.
     """
     from densefit.inference.select import load_encoder
 

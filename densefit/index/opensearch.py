@@ -87,7 +87,8 @@ def _known(kind: str, index: str, uri: str, reason: str) -> StoreError | None:
                           f"Fix: open it (POST /{index}/_open) and run again")
     if kind == "cluster_block_exception":
         return StoreError(f"the OpenSearch index '{index}' at '{uri}' is read-only ({reason}). Fix: free disk "
-                          f"space on the cluster (a full disk sets the block), then lift it with PUT /{index}/_settings "
+                          "space on the cluster (a full disk sets the block), then lift it with "
+                          f"PUT /{index}/_settings "
                           '{"index.blocks.read_only_allow_delete": null, "index.blocks.write": null}')
     return None
 

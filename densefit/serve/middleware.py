@@ -1,8 +1,8 @@
 """One pure-ASGI middleware in front of every route: metrics, Host, auth, load shedding, body size, and a last
 resort for bugs.
 
-Order: time the request; check the Host header against --allowed-hosts (400); check the key (401); shed a queued route while the
-model's queue is full, counting the requests already let in (429, before
+Order: time the request; check the Host header against --allowed-hosts (400); check the key (401);
+shed a queued route while the model's queue is full, counting the requests already let in (429, before
 FastAPI routes or parses anything, so a rejection stays cheap under overload);
 reject a body over the limit (413), by Content-Length when given, else by
 reading at most limit + 1 bytes. An exception nothing else handled becomes a JSON 500 (its traceback

@@ -1,8 +1,9 @@
 """uvicorn's httptools protocol with two limits that hold before anything else runs (auth included).
 
 - `max_header_bytes`: a request head (request line and headers) larger than this gets 431 and the
-  connection is closed. It is counted as bytes arrive, so a client that never finishes its
-  headers cannot make the server hold more than the limit plus one read (256 KiB).
+  connection is closed. It is measured from the parsed URL and headers, and also as reads arrive,
+  so a client that never finishes its headers cannot make the server hold more than the limit plus
+  a read or two (256 KiB each); a body's bytes never count.
 - `max_connections`: a connection beyond this many open ones gets 503 for its first request and
   is closed, so idle or slow clients cannot pile up without bound.
 
@@ -25,7 +26,7 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._head_bytes, self._in_head, self._over, self._refused = 0, True, False, False
+        self._state, self._head_bytes, self._parsed, self._over, self._refused = "idle", 0, 0, False, False
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)
@@ -34,19 +35,42 @@ class GuardedHttpTools(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
+        before = self._state
         super().data_received(data)
-        if self._in_head and not self._refused:  # still inside a request head after this read
+        # Count a read toward the head when all of it is head: the head was open before and still is, or
+        # the read started a new message after an idle connection. A read that ends a body and starts a
+        # head is not counted (so the bound is the limit plus a read or two, never a body's bytes).
+        if self._state == "head" and before in ("head", "idle") and not self._refused:
             self._head_bytes += len(data)
             if self._head_bytes > self.max_header_bytes:
                 self._refuse(ServeError("headers_too_large", f"the request head is over {self.max_header_bytes} "
                                         "bytes (max_header_bytes); send shorter headers"))
 
     def on_message_begin(self) -> None:
-        self._in_head = True
+        self._state, self._head_bytes, self._parsed = "head", 0, 0
         super().on_message_begin()
 
+    def on_url(self, url: bytes) -> None:
+        self._parsed_part(len(url))
+        if not self._refused:
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._parsed_part(len(name) + len(value) + 4)  # ": " and CRLF
+        if not self._refused:
+            super().on_header(name, value)
+
+    def _parsed_part(self, size: int) -> None:
+        """A head that arrives whole in one read is measured from its parsed parts."""
+        self._parsed += size
+        if self._parsed > self.max_header_bytes and not self._refused:
+            self._refuse(ServeError("headers_too_large", f"the request head is over {self.max_header_bytes} "
+                                    "bytes (max_header_bytes); send shorter headers"))
+
     def on_headers_complete(self) -> None:
-        self._in_head, self._head_bytes = False, 0
+        self._state = "body"
+        if self._refused:
+            return
         if self._over:
             self._refuse(ServeError("unavailable", f"more than {self.max_connections} connections are open "
                                     "(max_connections); retry later", retry_after=1))
@@ -58,7 +82,7 @@ class GuardedHttpTools(HttpToolsProtocol):
             super().on_body(body)
 
     def on_message_complete(self) -> None:
-        self._in_head = True
+        self._state = "idle"
         if not self._refused:
             super().on_message_complete()
 

@@ -16,7 +16,8 @@ class EmbeddingsRequest(BaseModel):
     model: str | None = Field(None, description="A served model name (GET /v1/models); another name is a 404 "
                                                 "model_not_found, as in OpenAI's API. Omit it for the main model.")
     encoding_format: Literal["float", "base64"] = Field("float", description="float lists or base64 float32.")
-    dimensions: StrictInt | None = Field(None, ge=1, description="Keep the first N dimensions (Matryoshka), renormalised.")
+    dimensions: StrictInt | None = Field(None, ge=1,
+                                         description="Keep the first N dimensions (Matryoshka), renormalised.")
     user: str | None = Field(None, description="Accepted and ignored, as in OpenAI's API.")
 
 

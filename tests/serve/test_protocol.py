@@ -104,3 +104,16 @@ def test_eight_16mb_unfinished_headers_do_not_grow_the_server(tmp_path, tiny_mod
         proc.wait(timeout=60)
     assert refused == 8, "every 16 MB header should have been cut off"
     assert grown < 40, f"server RSS grew {grown:.0f} MB"
+
+
+def test_large_bodies_on_a_keep_alive_connection_are_not_counted_as_headers(capped):
+    """Body bytes that arrive in the same read as the end of a request must not count toward the next head."""
+    body = json.dumps({"input": ["word " * 40_000]}).encode()  # 200 KB, far over max_header_bytes
+    with socket.create_connection(("127.0.0.1", capped), timeout=60) as sock:
+        for _ in range(2):
+            sock.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            status, headers, payload = answer(sock)
+            assert status == 200 and headers.get("connection") != "close", payload
+        sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n\r\n")
+        assert answer(sock)[0] == 200
