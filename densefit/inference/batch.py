@@ -293,4 +293,4 @@ def _run_processes(cfg: EncodeJobConfig, pending: set[int]) -> None:
     failed = [p.exitcode for p in procs if p.exitcode]
     if failed:
         raise JobError(f"{len(failed)} encode worker(s) failed (exit codes {failed}); "
-                          "the finished parts are kept. Fix: see the error above, then run the same command again")
+                       "the finished parts are kept. Fix: see the error above, then run the same command again")

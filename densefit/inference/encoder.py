@@ -56,10 +56,14 @@ class Encoder:
         import torch
 
         texts, size = list(texts), batch_size or self.batch_size
-        chunk = len(texts) if not show_progress else max(size * 16, 512)  # a bar advances once per chunk
-        parts = []
+        if not show_progress:  # the hot path (serving, small batches): no bar to build
+            with torch.inference_mode(), autocast_context(self.precision, self.device):
+                emb = self.model.encode(texts, batch_size=size, normalize_embeddings=True, convert_to_numpy=True,
+                                        show_progress_bar=False)
+            return np.asarray(emb, dtype=np.float32)
+        chunk, parts = max(size * 16, 512), []  # the bar advances once per chunk
         with torch.inference_mode(), autocast_context(self.precision, self.device), \
-                progress("encode", len(texts), "texts", show=show_progress) as advance:
+                progress("encode", len(texts), "texts") as advance:
             for start in range(0, len(texts), chunk):
                 part = texts[start:start + chunk]
                 parts.append(self.model.encode(part, batch_size=size, normalize_embeddings=True,

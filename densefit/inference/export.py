@@ -9,7 +9,6 @@ or not at all (staged, then renamed).
 from __future__ import annotations
 
 import dataclasses
-
 import shutil
 import sys
 import warnings
@@ -23,8 +22,7 @@ from densefit.console import say
 from densefit.errors import UnknownNameError
 from densefit.inference.batching import padded_batch
 from densefit.inference.runtimes import MANIFEST
-from densefit.io import publish_dir, staged_dir
-from densefit.io import write_json_atomic
+from densefit.io import publish_dir, staged_dir, write_json_atomic
 
 ONNX_FILE, OPENVINO_FILE, OPSET = "model.onnx", "model.xml", 17
 

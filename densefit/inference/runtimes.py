@@ -71,7 +71,11 @@ class ExportedEncoder:
             batches = [np.arange(len(texts))]
         else:
             batches = list(length_batches(token_lengths(self.tokenizer, texts, self.max_length), size))
-        with progress("encode", len(texts), "texts", show=show_progress) as advance:
+        if not show_progress:  # the hot path (serving): no bar to build
+            for idx in batches:
+                out[idx] = self._run(padded_batch(self.tokenizer, [texts[i] for i in idx], self.max_length))
+            return out
+        with progress("encode", len(texts), "texts") as advance:
             for idx in batches:
                 out[idx] = self._run(padded_batch(self.tokenizer, [texts[i] for i in idx], self.max_length))
                 advance(len(idx))

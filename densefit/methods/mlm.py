@@ -22,10 +22,9 @@ from pathlib import Path
 from densefit.config import TrainConfig
 from densefit.console import say
 from densefit.errors import ConfigError
-from densefit.io import publish_dir, staged_dir
+from densefit.io import publish_dir, staged_dir, write_json_atomic
 from densefit.methods.common import FitResult, Stages, evaluate_before, finish_run, load_base_model
 from densefit.methods.sentences import corpus_path, corpus_sentences, sample
-from densefit.io import write_json_atomic
 
 MLM_DIR, STAGE_DIR = "mlm", "mlm-stage"
 LOSS_NAME = "masked-lm"
