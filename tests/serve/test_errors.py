@@ -181,3 +181,12 @@ def test_a_busy_store_answers_503_with_retry_after(server, monkeypatch):
     monkeypatch.setattr(slot.index, "search_vectors", busy)
     r = httpx.post(base + "/search", json={"query": "signal"})
     assert r.status_code == 503 and r.headers["retry-after"] == "1" and error_of(r)["type"] == "server_error"
+
+
+def test_a_default_server_takes_the_1000_inputs_langchain_sends(tiny_model):
+    import openai
+
+    with running(serve_cfg(tiny_model, model_name="tiny")) as (base, _):
+        client = openai.OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0)
+        got = client.embeddings.create(model="tiny", input=[f"chunk {i} of a document" for i in range(1000)])
+        assert len(got.data) == 1000 and [d.index for d in got.data] == list(range(1000))
