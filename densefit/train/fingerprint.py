@@ -14,7 +14,7 @@ from pathlib import Path
 
 from densefit.console import say
 from densefit.errors import ConfigError
-from densefit.train.checkpoints import write_json_atomic
+from densefit.io import write_json_atomic
 
 FINGERPRINT = "run-fingerprint.json"
 
