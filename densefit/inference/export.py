@@ -133,15 +133,11 @@ def write_variant(model, variant: Variant, out: Path, calibration_texts: Sequenc
             "format": variant.name, "runtime": variant.runtime, "file": variant.file,
             "precision": variant.precision, "max_seq_length": max_length,
             "dimension": int(model.get_embedding_dimension()), "parity": None})
-        _replace_dir(stage, out)
+        publish_dir(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return out
-
-
-def _replace_dir(stage: Path, out: Path) -> None:
-    publish_dir(stage, out)
 
 
 def folder_size_mb(folder: Path) -> float:

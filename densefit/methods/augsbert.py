@@ -19,8 +19,9 @@ from pathlib import Path
 
 from densefit.config import TrainConfig
 from densefit.console import say
+from densefit.io import write_jsonl_atomic
 from densefit.methods.common import (FitResult, Stages, evaluate_before, finish_run, load_base_model,
-                                     train_columns, write_jsonl_atomic)
+                                     train_columns)
 from densefit.methods.mining import group_pairs
 
 CROSS_ENCODER_DIR, SILVER_FILE = "cross-encoder", "silver.jsonl"

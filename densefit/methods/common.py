@@ -40,7 +40,6 @@ from densefit.console import say
 from densefit.evaluation.targets import EvalOutcome, eval_info, evaluate_encoder, headline, load_eval_data
 from densefit.inference.encoder import Encoder
 from densefit.io import write_json_atomic
-from densefit.io import write_jsonl_atomic as _write_jsonl_atomic
 
 TRAIN_JSON = "train.json"
 _REASON: contextvars.ContextVar[str] = contextvars.ContextVar("densefit_method_reason", default="as requested")
@@ -220,5 +219,3 @@ def method_corpus(cfg: TrainConfig):
     return corpus
 
 
-def write_jsonl_atomic(path: Path, rows: list[dict]) -> Path:
-    return _write_jsonl_atomic(path, rows)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from densefit.config import TrainConfig
 from densefit.console import say
+from densefit.io import write_jsonl_atomic
 from densefit.methods.common import (FitResult, Stages, evaluate_before, finish_run, load_base_model,
-                                     method_corpus, train_columns, write_jsonl_atomic)
+                                     method_corpus, train_columns)
 
 GENERATED_FILE = "generated_queries.jsonl"
 

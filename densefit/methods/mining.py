@@ -277,7 +277,7 @@ def _short(text: str, n: int = 70) -> str:
 
 def write_review(path: str | Path, rows: list[dict]) -> Path:
     """JSONL, one dropped candidate per line, written atomically."""
-    from densefit.methods.common import write_jsonl_atomic
+    from densefit.io import write_jsonl_atomic
 
     return write_jsonl_atomic(Path(path), rows)
 

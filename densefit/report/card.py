@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from densefit.report.build import write_text_atomic
+from densefit.io import write_text_atomic
 
 KNOWN_BASES = {"default": "sentence-transformers/all-MiniLM-L6-v2"}
 LOSS_CLASSES = {"mnr": "MultipleNegativesRankingLoss", "cached-mnr": "CachedMultipleNegativesRankingLoss",

@@ -155,7 +155,7 @@ def render_curve_html(curve: dict) -> str:
 
 
 def _write_outputs(out: Path, curve: dict) -> Path:
-    from densefit.report.build import write_text_atomic
+    from densefit.io import write_text_atomic
 
     write_text_atomic(out / "curve.json", json.dumps(curve, indent=1))
     path = out / "curve.html"

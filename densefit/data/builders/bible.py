@@ -106,13 +106,11 @@ def bible_verses(name: str, *, cache_dir: str | os.PathLike | None = None,
         return read_verses(name, cache, books)
     path = cache / f"{name}.jsonl"
     if not path.is_file():
-        _write_jsonl_atomic(path, read_verses(name, cache))
+        write_jsonl_atomic(path, ({"ref": ref, "text": text} for ref, text in read_verses(name, cache).items()))
     with open(path, encoding="utf-8") as fh:
         return {row["ref"]: row["text"] for row in map(json.loads, fh)}
 
 
-def _write_jsonl_atomic(path: Path, verses: dict[str, str]) -> None:
-    write_jsonl_atomic(path, ({"ref": ref, "text": text} for ref, text in verses.items()))
 
 
 def aligned_refs(a: dict[str, str], b: dict[str, str], seed: int) -> list[str]:
@@ -177,7 +175,7 @@ def build_bible_parallel(out: str | os.PathLike, *, source: str = "KJV", target:
     write_beir(root / "test", {r: {"text": t_verses[r], "ref": r} for r in split["test"]},
                {f"q.{r}": s_verses[r] for r in split["test"]}, {"test": {f"q.{r}": {r: 1} for r in split["test"]}})
     rows = ["source\ttarget"] + [f"{_flat(s_verses[r])}\t{_flat(t_verses[r])}" for r in split["train"]]
-    _write_text_atomic(root / "train.tsv", "\n".join(rows) + "\n")
+    write_text_atomic(root / "train.tsv", "\n".join(rows) + "\n")
     return root
 
 
@@ -185,5 +183,3 @@ def _flat(text: str) -> str:
     return " ".join(text.replace("\t", " ").split())
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    write_text_atomic(path, text)
