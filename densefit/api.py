@@ -8,12 +8,12 @@ from typing import Any
 from densefit.config import TrainConfig
 from densefit.evaluation.targets import EvalOutcome, evaluate_encoder, load_eval_data  # noqa: F401 (re-exported)
 from densefit.evaluation.targets import eval_info as _eval_info, headline as _headline  # noqa: F401
-from densefit.inference.encoder import Encoder
+from densefit.inference.encoder import TextEncoder
+from densefit.inference.select import as_encoder
 from densefit.methods.common import TRAIN_JSON, FitResult  # noqa: F401 (re-exported)
-from densefit.models import load_model
 
 
-def load(model: str = "default", **kwargs: Any) -> Encoder:
+def load(model: str = "default", **kwargs: Any) -> TextEncoder:
     """Load a model (`default`, a run or model folder, or a hub id) as an Encoder with `.encode()`.
 
     `backend="auto"` (default) uses an export of the model (`<model>/exports/`, or the user cache for a
@@ -22,18 +22,13 @@ def load(model: str = "default", **kwargs: Any) -> Encoder:
     """
     from densefit.inference.select import load_encoder
 
-    precision = kwargs.pop("precision", "auto")
-    backend = kwargs.pop("backend", "auto")
-    threads = kwargs.pop("threads", None)  # an exported runtime's threads; torch's are set process-wide
-    if backend == "torch" or (backend == "auto" and kwargs.get("max_seq_length") is not None):
-        return Encoder(load_model(model, **kwargs), precision=precision)
-    return load_encoder(model, backend=backend, precision=precision, threads=threads, **kwargs)
+    return load_encoder(model, **kwargs)
 
 
 def evaluate(model: Any, data: str | Path, *, split: str | None = None, ks=(1, 3, 5, 10, 100),
              precision: str = "auto", max_seq_length: int | None = None) -> dict[str, float]:
     """Retrieval metrics on a BEIR folder, or Pearson/Spearman on an STS file."""
-    encoder = model if isinstance(model, Encoder) else load(model, precision=precision, max_seq_length=max_seq_length)
+    encoder = as_encoder(model, precision=precision, max_seq_length=max_seq_length)
     return evaluate_encoder(encoder, load_eval_data(data, split), ks).metrics
 
 

@@ -18,9 +18,13 @@ SECRET_FIELDS = ("generator_api_key",)  # never written to train.json, reports o
 
 
 def _f(default: Any, help: str, **kw: Any) -> Any:
+    """A config field with its help text: the one place the CLI, the docs and errors read it from."""
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help}, **kw)
     return field(default=default, metadata={"help": help}, **kw)
+
+
+setting = _f  # the public name, for config dataclasses in other layers
 
 
 def help_of(cls: type, name: str) -> str:
@@ -28,18 +32,52 @@ def help_of(cls: type, name: str) -> str:
     return next(f.metadata["help"] for f in dataclasses.fields(cls) if f.name == name)
 
 
-@dataclass
-class DataConfig:
-    train: str = _f("", "Training data: JSONL, CSV/TSV, Parquet, a HF datasets folder or a BEIR folder.")
-    format: str | None = _f(None, "Data format; detected from the columns when not given.")
-    strict: bool = _f(False, "Treat empty texts and duplicate rows as errors instead of dropping them.")
-    seed: int = _f(0, "Seed for sampling pairs from labelled documents.")
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def parse_value(text: str, hint: Any, var: str) -> Any:
+    """Turn an environment string into a field's type (int, float, bool, str, optional)."""
+    import typing
+
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    target = args[0] if args else hint
+    if args and text.strip().lower() in ("", "none", "null"):
+        return None
+    try:
+        if target is bool:
+            word = text.strip().lower()
+            if word not in TRUE_WORDS | FALSE_WORDS:
+                raise ValueError(text)
+            return word in TRUE_WORDS
+        return target(text)
+    except ValueError:
+        raise ConfigError(f"${var}={text!r} is not a valid {target.__name__}") from None
+
+
+def from_env(cls: type, prefix: str, environ: dict[str, str] | None = None, **overrides: Any) -> Any:
+    """`cls` from its defaults, then PREFIX<FIELD> environment variables, then `overrides` that are not None."""
+    import os
+    import typing
+
+    environ = os.environ if environ is None else environ
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        var = prefix + f.name.upper()
+        if var in environ:
+            values[f.name] = parse_value(environ[var], hints[f.name], var)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {unknown}; valid: {', '.join(f.name for f in dataclasses.fields(cls))}")
+    return cls(**values)
 
 
 @dataclass
 class TrainConfig:
     model: str = _f("default", "Base model: 'default' (bundled all-MiniLM-L6-v2), a local folder or a hub id.")
-    train: str = _f("", "Training data file or folder.")
+    train: str = _f("", "Training data file or folder (optional for corpus-only methods, which read --corpus).")
     out: str = _f("runs/densefit", "Run folder: gets model/, checkpoints/ and train.json.")
     eval: str | None = _f(None, "BEIR-style IR folder (or STS file) evaluated before and after training.")
     format: str | None = _f(None, "Data format; detected from the columns when not given.")
@@ -192,13 +230,17 @@ def parse_duration(text: str, what: str) -> float:
 
 
 SHIP_CHOICES = ("best", "tuned")
+# `densefit train --help` groups its options in these panels (fields not named here go under "Training").
+TRAIN_PANELS: dict[str, tuple[str, ...]] = {
+    "Data": ("model", "train", "eval", "corpus", "format", "strict", "out", "max_seq_length", "seed"),
+    "Mining": ("mine", "mine_negatives", "mine_depth", "mine_skip_top", "mine_margin", "mine_relative_margin",
+               "mine_index", "mine_cross_encoder", "mine_review"),
+    "Methods": ("method", "explain", "generator", "generator_model", "generator_base_url", "generator_api_key",
+                "queries_per_passage", "max_passages", "cross_encoder", "cross_encoder_epochs",
+                "cross_encoder_steps", "silver_per_query", "retrievers", "tsdae_noise", "tsdae_pooling",
+                "max_sentences", "mlm_probability", "mlm_first", "mlm_epochs", "mlm_max_steps", "teacher",
+                "parallel_eval"),
+    "Report": ("report", "report_to", "forgetting", "merge"),
+}
 # What a setting left open becomes outside the recipe: sentence-transformers' own training defaults.
 STOCK_DEFAULTS: dict[str, Any] = {"epochs": 1.0, "learning_rate": 5e-5, "batch_size": 32, "mine": False}
-
-
-@dataclass
-class EvalConfig:
-    ks: list[int] = _f([1, 3, 5, 10, 100], "Cut-offs for the retrieval metrics.")
-    batch_size: int = _f(64, "Texts per encode batch.")
-    precision: str = _f("auto", "auto|fp32|bf16|fp16 for encoding.")
-    max_seq_length: int | None = _f(None, "Truncate texts to this many tokens (default: the model's own limit).")

@@ -54,6 +54,32 @@ class ConfigError(DensefitError):
     """An invalid option or combination of options."""
 
 
+# optional package (import name) -> the densefit extra that installs it (pyproject.toml [project.optional-dependencies])
+EXTRAS = {"ray": "ray", "onnx": "export", "onnxruntime": "export", "openvino": "export", "nncf": "export",
+          "pymilvus": "milvus", "milvus_lite": "milvus", "opensearchpy": "opensearch", "mteb": "mteb"}
+
+
+class MissingExtraError(ConfigError):
+    """A feature whose optional package is not installed; names the extra that installs it."""
+
+    def __init__(self, module: str, what: str) -> None:
+        self.module, self.extra = module, EXTRAS.get(module, "all")
+        super().__init__(f"{what} needs the optional package '{module}', which is not installed. "
+                         f"Fix: pip install 'densefit[{self.extra}]'")
+
+
+def require(module: str, what: str):
+    """Import an optional dependency, or raise MissingExtraError naming the extra that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if exc.name and exc.name.split(".")[0] != module.split(".")[0]:
+            raise  # the package is there but one of its own imports is broken: show the real error
+        raise MissingExtraError(module, what) from None
+
+
 class UnknownNameError(ConfigError):
     """A registry lookup with a name that does not exist; lists the valid names."""
 

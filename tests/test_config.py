@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
-from densefit.config import DataConfig, EvalConfig, TrainConfig
+from densefit.config import TrainConfig
 from densefit.errors import ConfigError
 
 
-@pytest.mark.parametrize("cls", [TrainConfig, DataConfig, EvalConfig])
+@pytest.mark.parametrize("cls", [TrainConfig])
 def test_every_field_has_help(cls):
     for f in dataclasses.fields(cls):
         assert len(f.metadata.get("help", "")) > 10, f.name

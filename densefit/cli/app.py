@@ -6,6 +6,7 @@ import os
 import sys
 
 import typer
+from rich.markup import escape
 
 from densefit.cli import data as data_cmd
 from densefit.cli import demo as demo_cmd
@@ -66,7 +67,7 @@ def main() -> None:
     except DensefitError as exc:
         from densefit.console import console
 
-        console.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -78,5 +79,5 @@ def main() -> None:
             raise
         from densefit.console import console
 
-        console.print(f"[bold red]error:[/bold red] {full}", markup=True, highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/bold red] {escape(str(full))}", markup=True, highlight=False, soft_wrap=True)
         sys.exit(full.exit_code)

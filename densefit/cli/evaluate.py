@@ -54,8 +54,6 @@ def evaluate(
 
         raise ConfigError("--store evaluates retrieval: --data must be a BEIR-style IR folder")
     if store:
-        from densefit.index.cli_eval import store_column
-
         columns[f"store {store}"] = store_column(store, None if model == ["default"] else model[0], target, ks)
     for name in ([] if store else model):
         encoder = load(name, precision=precision, max_seq_length=max_seq_length)
@@ -84,3 +82,19 @@ def _run_mteb(models: list[str], tasks: str, out: str, as_json: bool) -> None:
     for name, rows in results.items():
         for task, r in rows.items():
             typer.echo(f"{name}  {task}  main score {r['main_score']:.4f}  ({r['path']})")
+
+
+def store_column(uri: str, model: str | None, irset, ks) -> dict[str, float]:
+    """The `--store` column: metrics through the store plus recall vs exact, with its settings said."""
+    from densefit.console import say
+    from densefit.index.evaluate import evaluate_store
+    from densefit.index.index import Index
+
+    with Index.open(uri, model=model) as index:
+        result = evaluate_store(index, irset, ks)
+    settings = ", ".join(f"{k}={v}" for k, v in result["settings"].items())
+    say(f"store {uri}: {settings}; {result['queries']} queries searched in {result['search_s']:.2f} s")
+    if result["corpus_missing_from_store"]:
+        say(f"[yellow]note: {result['corpus_missing_from_store']} documents of the IR set are not in the store; "
+            "index the set's corpus.jsonl into it for comparable metrics[/yellow]")
+    return result["metrics"]

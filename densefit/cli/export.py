@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -28,7 +30,8 @@ def export(
     calibration: int = typer.Option(64, help=h("calibration")),
 ) -> None:
     """Export MODEL, check parity against torch, and print speed, size and quality per variant."""
-    from densefit.inference.export import export_model, get_variant, print_export_table
+    from densefit.evaluation.retrieval import retrieval_delta
+    from densefit.inference.export import export_model, get_variant
 
     formats = [f.strip() for f in format.split(",") if f.strip()]
     for name in formats:
@@ -38,7 +41,8 @@ def export(
         target = _target(out, name, len(formats), model)
         cfg = ExportConfig(model=model, format=name, out=str(target), max_seq_length=max_seq_length,
                            eval=eval, sample=sample, calibration=calibration)
-        manifests.append((target, export_model(cfg)))
+        check = functools.partial(retrieval_delta, eval_dir=eval) if eval else None
+        manifests.append((target, export_model(cfg, check=check)))
     print_export_table(manifests)
 
 
@@ -48,3 +52,24 @@ def _target(out: Optional[str], name: str, n: int, model: str) -> Path:
     if out is None:
         return default_out(model, name)
     return Path(out) / name if n > 1 else Path(out)
+
+
+def print_export_table(manifests: list[tuple[Path, dict]]) -> None:
+    """Speed, size and quality of each export against torch fp32 on this machine."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from densefit.inference.select import ineligible_reason
+
+    table = Table(title="exports vs torch fp32 (this machine)")
+    for col in ("variant", "docs/s", "torch docs/s", "speed-up", "size MB", "min cos", "mean cos", "Δ metric",
+                "auto may pick"):
+        table.add_column(col, justify="left" if col in ("variant", "auto may pick") else "right")
+    for folder, m in manifests:
+        p, r = m["parity"], m["parity"].get("retrieval")
+        delta = f"{r['delta']:+.4f} {r['metric']}" if r else "-"
+        why = ineligible_reason(m)
+        table.add_row(m["format"], f"{p['docs_per_s']:.1f}", f"{p['torch_docs_per_s']:.1f}", f"{p['speedup']:.2f}x",
+                      f"{m['size_mb']:.1f}", f"{p['min_cosine']:.5f}", f"{p['mean_cosine']:.5f}", delta,
+                      "yes" if why is None else f"no: {why}")
+    Console(width=None if sys.stdout.isatty() else 160).print(table)

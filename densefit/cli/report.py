@@ -27,10 +27,11 @@ def report(
     precision: str = typer.Option("auto", help="auto|fp32|bf16|fp16 for encoding."),
 ) -> None:
     """Rebuild RUN_DIR/report.html and the model card RUN_DIR/model/README.md."""
+    from densefit.methods.merge import merge_step
     from densefit.report import report_run
 
     path = report_run(run_dir, data=data, forgetting=_spec(forgetting), merge=merge, bm25=bm25,
-                      precision=precision, max_drop=max_drop)
+                      precision=precision, max_drop=max_drop, merger=merge_step)
     typer.echo(f"report: {path}")
 
 
@@ -69,7 +70,7 @@ def curve(
     min_gain: float = typer.Option(0.01, help="Projected gain at 2x above which more data 'pays off'."),
 ) -> None:
     """Train on growing fractions of the data, fit a saturating curve and project the gain at 2x."""
-    from densefit.report import learning_curve
+    from densefit.methods.curve import learning_curve
 
     percents = parse_int_list(fractions, "--fractions")
     result = learning_curve(train, data, out, model=model, fractions=[p / 100 for p in percents], seed=seed,

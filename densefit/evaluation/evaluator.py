@@ -10,7 +10,7 @@ from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 
 from densefit.data.beir import IRSet
 from densefit.evaluation.retrieval import evaluate_retrieval
-from densefit.inference.encoder import Encoder
+from densefit.inference.select import as_encoder
 
 
 class RetrievalEvaluator(BaseEvaluator):
@@ -22,7 +22,7 @@ class RetrievalEvaluator(BaseEvaluator):
         self.metric_key = f"{name}_{primary}"  # the key the trainer sees, for best-checkpoint selection
 
     def __call__(self, model, output_path=None, epoch: float = -1, steps: int = -1) -> dict[str, float]:
-        result = evaluate_retrieval(Encoder(model, precision=self.precision), self.irset, ks=self.ks)
+        result = evaluate_retrieval(as_encoder(model, precision=self.precision), self.irset, ks=self.ks)
         return self.prefix_name_to_metrics(result.metrics, self.name)
 
     def get_config_dict(self) -> dict:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from densefit.data.beir import IRSet
 from densefit.evaluation.metrics import DEFAULT_KS, retrieval_metrics
 from densefit.evaluation.search import exact_topk, to_run
-from densefit.inference.encoder import Encoder
+from densefit.inference.encoder import TextEncoder
 
 Run = dict[str, dict[str, float]]
 
@@ -26,7 +26,7 @@ class RetrievalResult:
 SHOW_FROM_DOCS = 2000  # a corpus this large takes more than a few seconds to encode on a CPU
 
 
-def dense_run(encoder: Encoder, irset: IRSet, k: int = 100, show_progress: bool | None = None) -> Run:
+def dense_run(encoder: TextEncoder, irset: IRSet, k: int = 100, show_progress: bool | None = None) -> Run:
     """Top-k corpus documents for every judged query of `irset`."""
     doc_ids = list(irset.corpus)
     queries = irset.judged_queries()
@@ -43,8 +43,18 @@ def evaluate_run(run: Run, irset: IRSet, ks=DEFAULT_KS, seconds: float = 0.0) ->
     return RetrievalResult(metrics, run, seconds, len(irset.judged_queries()), len(irset.corpus))
 
 
-def evaluate_retrieval(encoder: Encoder, irset: IRSet, ks=DEFAULT_KS,
+def evaluate_retrieval(encoder: TextEncoder, irset: IRSet, ks=DEFAULT_KS,
                        show_progress: bool | None = None) -> RetrievalResult:
     start = time.perf_counter()
     run = dense_run(encoder, irset, k=max(ks), show_progress=show_progress)
     return evaluate_run(run, irset, ks, seconds=time.perf_counter() - start)
+
+
+def retrieval_delta(reference, other, eval_dir: str, metric: str = "mrr@10") -> dict:
+    """`metric` of two encoders of the same model (torch and an export) on a BEIR folder, and the change."""
+    from densefit.data.beir import load_beir
+
+    target = load_beir(eval_dir)
+    before = evaluate_retrieval(reference, target).metrics[metric]
+    after = evaluate_retrieval(other, target).metrics[metric]
+    return {"metric": metric, "torch": before, "export": after, "delta": after - before}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from densefit.inference.encoder import Encoder
+from densefit.inference.encoder import TextEncoder
 
 
-def evaluate_sts(encoder: Encoder, sentence1: list[str], sentence2: list[str], scores: list[float]) -> dict[str, float]:
+def evaluate_sts(encoder: TextEncoder, sentence1: list[str], sentence2: list[str], scores: list[float]) -> dict[str, float]:
     from scipy.stats import pearsonr, spearmanr
 
     a = encoder.encode(sentence1)

@@ -13,7 +13,7 @@ from densefit.data.beir import IRSet, is_beir_dir, load_beir
 from densefit.errors import DataError
 from densefit.evaluation.retrieval import RetrievalResult, evaluate_retrieval
 from densefit.evaluation.sts import evaluate_sts
-from densefit.inference.encoder import Encoder
+from densefit.inference.encoder import TextEncoder
 
 HEADLINE_KEYS = ("mrr@10", "ndcg@10", "recall@100", "spearman", "pearson")
 
@@ -42,7 +42,7 @@ def load_eval_data(path: str | Path, split: str | None = None):
     return data
 
 
-def evaluate_encoder(encoder: Encoder, target, ks=(1, 3, 5, 10, 100)) -> EvalOutcome:
+def evaluate_encoder(encoder: TextEncoder, target, ks=(1, 3, 5, 10, 100)) -> EvalOutcome:
     start = time.perf_counter()
     if isinstance(target, IRSet):
         result: RetrievalResult = evaluate_retrieval(encoder, target, ks=ks)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from densefit.inference.encoder import Encoder
+from densefit.inference.encoder import TextEncoder
 
 KEY = "translation_match@1"
 
@@ -28,7 +28,7 @@ def translation_match(sources_emb: np.ndarray, targets_emb: np.ndarray) -> dict[
     return {KEY: (s2t + t2s) / 2, f"{KEY}_src2tgt": s2t, f"{KEY}_tgt2src": t2s}
 
 
-def evaluate_translation(encoder: Encoder, sources: list[str], targets: list[str]) -> dict[str, float]:
+def evaluate_translation(encoder: TextEncoder, sources: list[str], targets: list[str]) -> dict[str, float]:
     if len(sources) != len(targets):
         raise ValueError(f"{len(sources)} sources but {len(targets)} targets")
     return translation_match(encoder.encode(sources), encoder.encode(targets))

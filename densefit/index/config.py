@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
+from densefit.config import _f, from_env, help_of as _help_of
 
-def _f(default, help: str):
-    return field(default=default, metadata={"help": help})
+ENV_PREFIX = "DENSEFIT_INDEX_"
 
 
 @dataclass
@@ -27,14 +26,8 @@ class IndexConfig:
     @classmethod
     def from_env(cls, **overrides) -> "IndexConfig":
         """Defaults, then DENSEFIT_INDEX_<FIELD> environment variables, then keyword overrides."""
-        values = {}
-        for f in fields(cls):
-            env = os.environ.get(f"DENSEFIT_INDEX_{f.name.upper()}")
-            if env is not None:
-                values[f.name] = type(f.default)(env)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return from_env(cls, ENV_PREFIX, **overrides)
 
 
 def help_of(name: str) -> str:
-    return next(f.metadata["help"] for f in fields(IndexConfig) if f.name == name)
+    return _help_of(IndexConfig, name)

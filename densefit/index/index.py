@@ -17,7 +17,8 @@ from densefit.index.base import Hit, Rows, Store
 from densefit.index.config import IndexConfig
 from densefit.index.errors import DimensionError, DuplicateIdError, ModelMismatchError, StoreError
 from densefit.index.filters import check_filter
-from densefit.index.model import check_same_model, load_encoder, model_info
+from densefit.index.model import check_same_model, model_info
+from densefit.inference.select import as_encoder
 from densefit.index.registry import open_store
 
 
@@ -46,7 +47,7 @@ class Index:
     # -- model ----------------------------------------------------------------------
     def _bind_model(self) -> None:
         """Load the given model, check it against the store's record, and record it if there is none."""
-        encoder = load_encoder(self._model)
+        encoder = as_encoder(self._model)  # a name goes through the one loader, like serve and eval
         given = self._model if isinstance(self._model, str) else "the given encoder"
         if self._info.get("fingerprint"):
             check_same_model(self._info, encoder, given, self.store.uri)

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from densefit.errors import require
 from densefit.index.base import Hit, Rows, Store
 from densefit.index.config import IndexConfig
 from densefit.index.errors import DimensionError, DuplicateIdError, StoreError
@@ -52,6 +53,9 @@ def parse_uri(uri: str) -> tuple[str, str, dict]:
 
 class MilvusStore(Store):
     def __init__(self, uri: str, *, create: bool = False, config: IndexConfig | None = None) -> None:
+        require("pymilvus", "a Milvus store")
+        if not uri.startswith("milvus://"):
+            require("milvus_lite", f"the Milvus Lite store '{uri}' (a .db path)")
         from pymilvus import MilvusClient
 
         self.uri, self.cfg = uri, config or IndexConfig.from_env()

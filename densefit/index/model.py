@@ -11,25 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from densefit.index.errors import ModelMismatchError
-from densefit.inference.encoder import Encoder
+from densefit.inference.encoder import TextEncoder
 
 PROBES = ["densefit model fingerprint", "how do I list the files in a directory?",
           "The quick brown fox jumps over the lazy dog."]
 MIN_COSINE = 0.98
 
 
-def load_encoder(model) -> Encoder:
-    """An Encoder from a densefit Encoder, a SentenceTransformer, or a model name/path."""
-    if isinstance(model, Encoder) or hasattr(model, "manifest"):  # torch Encoder or an exported one
-        return model
-    if hasattr(model, "encode") and hasattr(model, "get_embedding_dimension"):
-        return Encoder(model)
-    from densefit.models import load_model
-
-    return Encoder(load_model(str(model)))
-
-
-def model_label(model, encoder: Encoder) -> str:
+def model_label(model, encoder: TextEncoder) -> str:
     """The name recorded in the store: the string the user gave, else the model's own path/name."""
     if isinstance(model, str):
         return model
@@ -38,16 +27,16 @@ def model_label(model, encoder: Encoder) -> str:
                                                              "base_model", None) or "encoder")
 
 
-def fingerprint(encoder: Encoder) -> list[list[float]]:
+def fingerprint(encoder: TextEncoder) -> list[list[float]]:
     return [[round(float(x), 6) for x in row] for row in encoder.encode(PROBES)]
 
 
-def model_info(model, encoder: Encoder) -> dict:
+def model_info(model, encoder: TextEncoder) -> dict:
     return {"model": model_label(model, encoder), "dimension": encoder.dimension,
             "fingerprint": fingerprint(encoder)}
 
 
-def check_same_model(recorded: dict, encoder: Encoder, given_name: str, where: str) -> None:
+def check_same_model(recorded: dict, encoder: TextEncoder, given_name: str, where: str) -> None:
     """Raise ModelMismatchError when `encoder` is not the model recorded in the store."""
     name = recorded.get("model", "?")
     dim = recorded.get("dimension")

@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from densefit.errors import require
 from densefit.index.base import Hit, Rows, Store
 from densefit.index.config import IndexConfig
 from densefit.index.errors import DimensionError, DuplicateIdError, StoreError
@@ -32,6 +33,7 @@ VECTOR = "vector"
 
 def client_from_uri(uri: str):
     """An OpenSearch client and the index name for opensearch(s)://host:port/index."""
+    require("opensearchpy", "an OpenSearch store")
     from opensearchpy import OpenSearch
 
     u = urlparse(uri)

@@ -9,38 +9,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from densefit.errors import UnknownNameError
 from densefit.index.base import Store
 from densefit.index.config import IndexConfig
+from densefit.registry import Registry
 
-
-def _local(uri, create, cfg):
-    from densefit.index.local import LocalStore
-
-    return LocalStore(uri, create=create, config=cfg)
-
-
-def _milvus(uri, create, cfg):
-    from densefit.index.milvus import MilvusStore
-
-    return MilvusStore(uri, create=create, config=cfg)
-
-
-def _opensearch(uri, create, cfg):
-    from densefit.index.opensearch import OpenSearchStore
-
-    return OpenSearchStore(uri, create=create, config=cfg)
-
-
-BACKENDS: dict[str, Callable[[str, bool, IndexConfig], Store]] = {
-    "file": _local,
-    "milvus": _milvus,
-    "milvus-lite": _milvus,
-    "opensearch": _opensearch,
-    "opensearchs": _opensearch,
-}
+STORES = Registry("store scheme", {  # scheme -> Store class, built as cls(uri, create=..., config=...)
+    "file": "densefit.index.local:LocalStore",
+    "milvus": "densefit.index.milvus:MilvusStore",
+    "milvus-lite": "densefit.index.milvus:MilvusStore",
+    "opensearch": "densefit.index.opensearch:OpenSearchStore",
+    "opensearchs": "densefit.index.opensearch:OpenSearchStore",
+})
 SCHEME_RE = re.compile(r"^([a-z][a-z0-9+.\-]*)://")
 
 
@@ -54,8 +35,8 @@ def scheme_of(uri: str) -> str:
 def open_store(uri: str, *, create: bool = False, config: IndexConfig | None = None) -> Store:
     """Open (or with create=True, create) the store that `uri` names."""
     scheme = scheme_of(str(uri))
-    if scheme not in BACKENDS:
-        raise UnknownNameError("store scheme", f"{scheme}://", [f"{s}://" for s in BACKENDS if s != "milvus-lite"]
+    if scheme not in STORES:
+        raise UnknownNameError("store scheme", f"{scheme}://", [f"{s}://" for s in STORES if s != "milvus-lite"]
                                + ["a folder path", "a .db path (Milvus Lite)"])
     uri = str(uri)[len("file://"):] if scheme == "file" and uri.startswith("file://") else str(uri)
-    return BACKENDS[scheme](uri, create, config or IndexConfig.from_env())
+    return STORES.get(scheme)(uri, create=create, config=config or IndexConfig.from_env())

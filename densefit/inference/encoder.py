@@ -1,12 +1,16 @@
-"""The one encode path every layer uses (evaluation, training-time eval, demo).
+"""The encoder contract (`TextEncoder`) and its torch implementation (`Encoder`).
 
-It owns precision and batching, so embeddings made anywhere in densefit are
-identical for the same model and settings.
+Every layer that embeds text holds a TextEncoder and gets it from the one loader,
+`densefit.inference.select.load_encoder` (or `as_encoder` for a model already in
+memory). The torch Encoder owns precision and batching; the exported runtimes
+(`inference/runtimes.py`) implement the same contract. So training-time eval,
+eval, index, search, batch encode and serve embed the same text the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -24,6 +28,28 @@ def autocast_context(precision: str, device: str):
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device_type=device.split(":")[0], dtype=dtype)
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """What every encoder gives: L2-normalised float32 rows in input order, and what it is."""
+
+    backend: str        # "torch", "onnx", "openvino"
+    precision: str      # "fp32", "bf16", "fp16", "int8"
+    batch_size: int
+    model: Any          # the SentenceTransformer (torch), or the export folder
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_length(self) -> int: ...
+
+    @property
+    def tokenizer(self) -> Any: ...
+
+    def encode(self, texts: list[str], *, show_progress: bool = False,
+               batch_size: int | None = None) -> np.ndarray: ...
 
 
 class Encoder:

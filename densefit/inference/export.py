@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from densefit.console import say
-from densefit.errors import UnknownNameError
+from densefit.errors import require
 from densefit.inference.batching import padded_batch
 from densefit.inference.runtimes import MANIFEST
 from densefit.io import publish_dir, staged_dir, write_json_atomic
+from densefit.registry import Registry
 
 ONNX_FILE, OPENVINO_FILE, OPSET = "model.onnx", "model.xml", 17
 
@@ -96,19 +96,21 @@ def _build_openvino_int8(stage: Path, fp32_onnx: Path, calibration: list[dict]) 
     fp32_onnx.unlink()
 
 
-VARIANTS = {v.name: v for v in (
+VARIANTS = Registry("export format", {v.name: v for v in (
     Variant("onnx", "onnx", ONNX_FILE, "fp32", _build_onnx, "ONNX Runtime, fp32"),
     Variant("onnx-int8", "onnx", ONNX_FILE, "int8", _build_onnx_int8, "ONNX Runtime, dynamic int8 weights"),
     Variant("openvino", "openvino", OPENVINO_FILE, "fp32", _build_openvino, "OpenVINO, fp32"),
     Variant("openvino-int8", "openvino", OPENVINO_FILE, "int8", _build_openvino_int8,
             "OpenVINO, static int8 (NNCF)"),
-)}
+)})
+
+
+NEEDS = {"onnx": ("onnx", "onnxruntime"), "onnx-int8": ("onnx", "onnxruntime"),  # optional packages per format
+         "openvino": ("onnx", "openvino"), "openvino-int8": ("onnx", "openvino", "nncf")}
 
 
 def get_variant(name: str) -> Variant:
-    if name not in VARIANTS:
-        raise UnknownNameError("export format", name, list(VARIANTS))
-    return VARIANTS[name]
+    return VARIANTS.get(name)
 
 
 def calibration_feeds(tokenizer, texts: Sequence[str], max_length: int, batch: int = 8) -> list[dict]:
@@ -147,7 +149,7 @@ def folder_size_mb(folder: Path) -> float:
 def default_out(model: str, fmt: str) -> Path:
     """Where an export goes without --out: where backend=auto looks for it (never under site-packages)."""
     from densefit.errors import ConfigError
-    from densefit.inference.select import writable_exports_dir
+    from densefit.inference.locations import writable_exports_dir
     from densefit.models import resolve_model
 
     resolved = resolve_model(model)
@@ -156,12 +158,17 @@ def default_out(model: str, fmt: str) -> Path:
     return writable_exports_dir(resolved) / fmt
 
 
-def export_model(cfg: ExportConfig, sample_texts: Sequence[str] | None = None) -> dict:
-    """Export, run the parity check, record it in the manifest; returns the manifest."""
+def export_model(cfg: ExportConfig, sample_texts: Sequence[str] | None = None, check=None) -> dict:
+    """Export, run the parity check, record it in the manifest; returns the manifest.
+
+    `check(torch_encoder, exported_encoder) -> dict` adds a quality delta to the parity record (the
+    CLI passes `evaluation.retrieval.retrieval_delta` on --eval); inference itself never evaluates."""
     from densefit.inference.parity import sample_corpus
     from densefit.models import load_model
 
     variant = get_variant(cfg.format)
+    for module in NEEDS[variant.name]:  # a missing extra fails before any work
+        require(module, f"densefit export --format {variant.name}")
     if not cfg.out:
         cfg = dataclasses.replace(cfg, out=str(default_out(cfg.model, variant.name)))
     model = load_model(cfg.model, max_seq_length=cfg.max_seq_length)
@@ -169,17 +176,17 @@ def export_model(cfg: ExportConfig, sample_texts: Sequence[str] | None = None) -
     calib, sample = texts[cfg.sample:] or texts, texts[:cfg.sample]
     say(f"export: {cfg.model} as {variant.name} ({variant.help}) into {cfg.out}")
     out = write_variant(model, variant, Path(cfg.out), calib)
-    return _finish_manifest(out, cfg, model, sample)
+    return _finish_manifest(out, cfg, model, sample, check)
 
 
-def _finish_manifest(out: Path, cfg: ExportConfig, model, sample: list[str]) -> dict:
+def _finish_manifest(out: Path, cfg: ExportConfig, model, sample: list[str], check=None) -> dict:
     import json
 
     from densefit.inference.parity import parity_report
 
     manifest = json.loads((out / MANIFEST).read_text())
     manifest["source_model"] = str(cfg.model)
-    manifest["parity"] = parity_report(model, out, sample, cfg.eval)
+    manifest["parity"] = parity_report(model, out, sample, check)
     manifest["size_mb"] = round(folder_size_mb(out), 2)
     write_json_atomic(out / MANIFEST, manifest)
     return manifest
@@ -187,24 +194,3 @@ def _finish_manifest(out: Path, cfg: ExportConfig, model, sample: list[str]) -> 
 
 def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.min(np.sum(a * b, axis=1))) if len(a) else 1.0
-
-
-def print_export_table(manifests: list[tuple[Path, dict]]) -> None:
-    """Speed, size and quality of each export against torch fp32 on this machine."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from densefit.inference.select import ineligible_reason
-
-    table = Table(title="exports vs torch fp32 (this machine)")
-    for col in ("variant", "docs/s", "torch docs/s", "speed-up", "size MB", "min cos", "mean cos", "Δ metric",
-                "auto may pick"):
-        table.add_column(col, justify="left" if col in ("variant", "auto may pick") else "right")
-    for folder, m in manifests:
-        p, r = m["parity"], m["parity"].get("retrieval")
-        delta = f"{r['delta']:+.4f} {r['metric']}" if r else "-"
-        why = ineligible_reason(m)
-        table.add_row(m["format"], f"{p['docs_per_s']:.1f}", f"{p['torch_docs_per_s']:.1f}", f"{p['speedup']:.2f}x",
-                      f"{m['size_mb']:.1f}", f"{p['min_cosine']:.5f}", f"{p['mean_cosine']:.5f}", delta,
-                      "yes" if why is None else f"no: {why}")
-    Console(width=None if sys.stdout.isatty() else 160).print(table)

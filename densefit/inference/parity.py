@@ -61,8 +61,9 @@ def timed_encode(encoder, texts: Sequence[str]) -> tuple[np.ndarray, float]:
     return emb, len(texts) / max(time.perf_counter() - start, 1e-9)
 
 
-def parity_report(model, folder: Path, sample: Sequence[str], eval_dir: str | None = None) -> dict:
-    """Cosine and speed of the export at `folder` against torch fp32; metric delta on `eval_dir`."""
+def parity_report(model, folder: Path, sample: Sequence[str], check=None) -> dict:
+    """Cosine and speed of the export at `folder` against torch fp32; `check(reference, exported)` adds a
+    quality delta (the caller's, e.g. `evaluation.retrieval.retrieval_delta` on an eval set)."""
     from densefit.inference.encoder import Encoder
     from densefit.inference.runtimes import open_exported
 
@@ -74,18 +75,8 @@ def parity_report(model, folder: Path, sample: Sequence[str], eval_dir: str | No
               "docs_per_s": round(dps, 2), "torch_docs_per_s": round(torch_dps, 2),
               "speedup": round(dps / torch_dps, 3), "threshold": MIN_COSINE,
               "passed": bool(cos.min() >= MIN_COSINE), "machine": machine_signature()}
-    if eval_dir:
-        report["retrieval"] = retrieval_delta(reference, exported, eval_dir)
+    if check is not None:
+        report["retrieval"] = check(reference, exported)
     say(f"parity: min cosine {report['min_cosine']:.5f} (bar {MIN_COSINE}), {dps:.1f} docs/s vs torch "
         f"{torch_dps:.1f} ({report['speedup']:.2f}x)")
     return report
-
-
-def retrieval_delta(reference, exported, eval_dir: str, metric: str = "mrr@10") -> dict:
-    from densefit.data.beir import load_beir
-    from densefit.evaluation.retrieval import evaluate_retrieval
-
-    target = load_beir(eval_dir)
-    before = evaluate_retrieval(reference, target).metrics[metric]
-    after = evaluate_retrieval(exported, target).metrics[metric]
-    return {"metric": metric, "torch": before, "export": after, "delta": after - before}

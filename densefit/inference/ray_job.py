@@ -8,7 +8,7 @@ shared filesystem); on one machine that holds trivially.
 
 from __future__ import annotations
 
-from densefit.inference.batch import EncodeJobConfig, encode_chunk, iter_chunks, open_encoder
+from densefit.inference.job import EncodeJobConfig, encode_chunk, iter_chunks, open_encoder
 
 
 class ChunkEncoder:
@@ -29,7 +29,9 @@ class ChunkEncoder:
 
 def run_on_ray(cfg: EncodeJobConfig, pending: list[int]) -> int:
     """Encode the pending chunks on `cfg.workers` Ray actors; returns the rows written."""
-    import ray
+    from densefit.errors import require
+
+    ray = require("ray", "densefit encode --ray")
 
     from densefit.console import say
 

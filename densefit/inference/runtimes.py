@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from densefit.console import progress
-from densefit.errors import ModelLoadError
+from densefit.errors import ModelLoadError, require
 from densefit.inference.batching import length_batches, padded_batch, token_lengths
+from densefit.registry import Registry
 
 MANIFEST = "densefit-export.json"
 DEFAULT_BATCH_SIZE = 32
@@ -86,7 +87,7 @@ class OnnxEncoder(ExportedEncoder):
     backend = "onnx"
 
     def _load(self, threads: int) -> None:
-        import onnxruntime as ort
+        ort = require("onnxruntime", f"the ONNX export at '{self.folder}'")
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -102,7 +103,7 @@ class OpenVinoEncoder(ExportedEncoder):
     backend = "openvino"
 
     def _load(self, threads: int) -> None:
-        import openvino as ov
+        ov = require("openvino", f"the OpenVINO export at '{self.folder}'")
 
         core = ov.Core()
         config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"}
@@ -112,14 +113,9 @@ class OpenVinoEncoder(ExportedEncoder):
         return np.asarray(self.compiled(feeds)[0], dtype=np.float32)
 
 
-RUNTIMES = {"onnx": OnnxEncoder, "openvino": OpenVinoEncoder}
+RUNTIMES = Registry("export runtime", {"onnx": OnnxEncoder, "openvino": OpenVinoEncoder})
 
 
 def open_exported(folder: str | os.PathLike, **kwargs) -> ExportedEncoder:
     """The encoder for an export folder, by the runtime its manifest names."""
-    from densefit.errors import UnknownNameError
-
-    runtime = read_manifest(folder).get("runtime", "onnx")
-    if runtime not in RUNTIMES:
-        raise UnknownNameError("export runtime", runtime, list(RUNTIMES))
-    return RUNTIMES[runtime](folder, **kwargs)
+    return RUNTIMES.get(read_manifest(folder).get("runtime", "onnx"))(folder, **kwargs)

@@ -13,81 +13,21 @@ wins; with none, torch is used. Quality is never traded away silently.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import importlib.util
 import json
-import os
-import site
-import sysconfig
 from pathlib import Path
 
 from densefit.console import say
-from densefit.errors import ConfigError, UnknownNameError
+from densefit.errors import UnknownNameError
+from densefit.inference.encoder import TextEncoder
 from densefit.inference.parity import MIN_COSINE, machine_signature
+from densefit.inference.export import VARIANTS as EXPORT_FORMATS
+from densefit.inference.locations import (  # noqa: F401 (where exports live; re-exported)
+    CACHE_ENV, EXPORTS_DIR, cache_root, exports_dir, model_key, owned, writable_exports_dir)
 from densefit.inference.runtimes import MANIFEST, open_exported
 
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino", "openvino-int8")
-EXPORTS_DIR = "exports"
+BACKENDS = ("auto", "torch", *EXPORT_FORMATS)  # an export's backend is its format name
 RUNTIME_MODULES = {"onnx": "onnxruntime", "openvino": "openvino"}
-
-
-CACHE_ENV = "XDG_CACHE_HOME"
-
-
-def cache_root() -> Path:
-    """densefit's per-user cache: $XDG_CACHE_HOME/densefit, else ~/.cache/densefit."""
-    base = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache")
-    return Path(base) / "densefit"
-
-
-def _installed_roots() -> list[Path]:
-    paths = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")} | set(site.getsitepackages())
-    return [Path(p).resolve() for p in paths | {site.getusersitepackages()}]
-
-
-def owned(model_dir: str | Path) -> bool:
-    """True for a folder the user owns (exports go inside it); False inside installed packages or read-only."""
-    folder = Path(model_dir).resolve()
-    inside = any(folder.is_relative_to(root) for root in _installed_roots())
-    return not inside and os.access(folder, os.W_OK)
-
-
-@functools.cache
-def _weights_hash(folder: Path, stamp: tuple) -> str:
-    digest = hashlib.sha256()
-    for weights in sorted(folder.rglob("*.safetensors")):
-        with open(weights, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()[:16]
-
-
-def model_key(model_dir: str | Path) -> str:
-    """`<folder name>-<hash of the weights>`: the same weights share one cache folder, other weights never do."""
-    folder = Path(model_dir).resolve()
-    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*.safetensors")))
-    name = folder.parent.name if folder.name == "model" else folder.name  # a run's or a package's model/ folder
-    return f"{name}-{_weights_hash(folder, stamp)}"
-
-
-def exports_dir(model_dir: str | Path) -> Path:
-    """Where exports of this model live: inside a folder the user owns, else in the user cache."""
-    return Path(model_dir) / EXPORTS_DIR if owned(model_dir) else cache_root() / EXPORTS_DIR / model_key(model_dir)
-
-
-def writable_exports_dir(model_dir: str | Path) -> Path:
-    """exports_dir(model_dir), created; a cache that cannot be written says which folder and how to move it."""
-    folder = exports_dir(model_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"cannot write exports to '{folder}' ({exc.strerror or exc}). Fix: set {CACHE_ENV} to a "
-                          "writable folder, or pass --out") from None
-    return folder
 
 
 def exported_variants(model_dir: str | Path) -> dict[str, tuple[Path, dict]]:
@@ -133,9 +73,12 @@ def choose_variant(model_dir: str | Path) -> tuple[Path | None, str]:
 
 
 def load_encoder(model: str = "default", *, backend: str = "auto", precision: str = "auto",
-                 batch_size: int | None = None, threads: int | None = None, **model_kwargs):
-    """An encoder with `.encode(texts)`, `.dimension`, `.model`, `.precision` for `backend`.
+                 batch_size: int | None = None, threads: int | None = None, **model_kwargs) -> TextEncoder:
+    """THE loader: the TextEncoder for a model name, folder or export folder, on `backend`.
 
+    Every layer that embeds text by name comes here (api.load, eval, index, search, encode, serve),
+    so the same model gets the same backend everywhere. `auto` takes a proven export only at the
+    model's own settings (precision auto/fp32, no max_seq_length override); otherwise torch.
     `threads` sets an exported runtime's thread count (torch's is process-wide: torch.set_num_threads)."""
     from densefit.inference.encoder import DEFAULT_BATCH_SIZE, Encoder
     from densefit.models import load_model, resolve_model
@@ -156,6 +99,18 @@ def load_encoder(model: str = "default", *, backend: str = "auto", precision: st
         return open_exported(_named_export(model, backend), **kwargs)
     return Encoder(load_model(model, **model_kwargs), precision=precision,
                    batch_size=batch_size or DEFAULT_BATCH_SIZE)
+
+
+def as_encoder(model, *, precision: str = "auto", **load_kwargs) -> TextEncoder:
+    """A TextEncoder for what a caller holds: an encoder as it is, a SentenceTransformer in memory (a
+    model being trained or evaluated) on torch, or a name/folder through `load_encoder`."""
+    from densefit.inference.encoder import Encoder
+
+    if isinstance(model, TextEncoder):
+        return model
+    if hasattr(model, "encode") and hasattr(model, "get_embedding_dimension"):
+        return Encoder(model, precision=precision)
+    return load_encoder(str(model), precision=precision, **load_kwargs)
 
 
 def _named_export(model: str, backend: str) -> Path:

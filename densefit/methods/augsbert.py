@@ -22,11 +22,12 @@ from densefit.console import say
 from densefit.io import write_jsonl_atomic
 from densefit.methods.common import (FitResult, Stages, evaluate_before, finish_run, load_base_model,
                                      train_columns)
+from densefit.methods.losses import LOSSES
 from densefit.methods.mining import group_pairs
 
 CROSS_ENCODER_DIR, SILVER_FILE = "cross-encoder", "silver.jsonl"
 RELEVANT = 0.5
-SCORED_LOSSES = ("cosent", "cosine")
+SCORED_LOSSES = tuple(name for name, spec in LOSSES.items() if spec.kinds == ("scored",))  # cosine, cosent
 
 
 def pool_documents(cfg: TrainConfig, gold_docs: list[str]) -> list[str]:

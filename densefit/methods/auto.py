@@ -8,11 +8,11 @@ The same table is documented in docs/methods.md; keep the two in step.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 from typing import Callable
 
 from densefit.config import TrainConfig
+from densefit.data.audit import median_words
 from densefit.console import say
 from densefit.errors import ConfigError
 
@@ -21,7 +21,6 @@ SYMMETRIC_RATIO = 0.5       # query/document length ratio at or above this: symm
 SHORT_DOCUMENT_WORDS = 24   # corpus only, no queries known: documents this short count as symmetric
 PARALLEL_COLUMNS = ({"source", "target"}, {"src", "tgt"}, {"english", "non_english"}, {"en", "es"},
                     {"source_text", "target_text"})
-SAMPLE = 2000
 
 
 @dataclass
@@ -120,11 +119,6 @@ def choose(facts: Facts) -> Choice:
     raise ConfigError("nothing to train on: give --train FILE (labelled data) and/or --corpus FILE (documents)")
 
 
-def _median_words(texts) -> float | None:
-    texts = [t for t in texts if isinstance(t, str)][:SAMPLE]
-    return float(statistics.median(len(t.split()) for t in texts)) if texts else None
-
-
 def _first_keys(path: str) -> set[str]:
     from densefit.data.readers import read_records
 
@@ -156,8 +150,8 @@ def _train_facts(cfg: TrainConfig, facts: Facts) -> None:
     facts.train_format, facts.kind, facts.rows = data.format, data.kind, len(data)
     facts.has_negatives = "negative" in data.columns
     if data.kind == "retrieval":
-        facts.query_words = _median_words(data.columns["anchor"])
-        facts.doc_words = _median_words(data.columns["positive"])
+        facts.query_words = median_words(data.columns["anchor"])
+        facts.doc_words = median_words(data.columns["positive"])
 
 
 def _corpus_facts(cfg: TrainConfig, facts: Facts) -> None:
@@ -166,12 +160,12 @@ def _corpus_facts(cfg: TrainConfig, facts: Facts) -> None:
     corpus = load_corpus(cfg.corpus)
     facts.corpus_docs = len(corpus)
     if facts.doc_words is None:
-        facts.doc_words = _median_words(corpus.texts)
+        facts.doc_words = median_words(corpus.texts)
     if facts.query_words is None and cfg.eval:
         from densefit.data.beir import is_beir_dir, load_beir
 
         if is_beir_dir(cfg.eval):
-            facts.query_words = _median_words(load_beir(cfg.eval).judged_queries().values())
+            facts.query_words = median_words(load_beir(cfg.eval).judged_queries().values())
 
 
 def inspect_inputs(cfg: TrainConfig) -> Facts:

@@ -38,7 +38,7 @@ from typing import Any, Iterator
 from densefit.config import TrainConfig
 from densefit.console import say
 from densefit.evaluation.targets import EvalOutcome, eval_info, evaluate_encoder, headline, load_eval_data
-from densefit.inference.encoder import Encoder
+from densefit.inference.select import as_encoder
 from densefit.io import write_json_atomic
 
 TRAIN_JSON = "train.json"
@@ -99,7 +99,7 @@ def evaluate_before(cfg: TrainConfig, model) -> tuple[Any, EvalOutcome | None]:
     if not cfg.eval:
         return None, None
     target = load_eval_data(cfg.eval)
-    before = evaluate_encoder(Encoder(model, precision=cfg.precision), target)
+    before = evaluate_encoder(as_encoder(model, precision=cfg.precision), target)
     say(f"before: {headline(before.metrics)}")
     return target, before
 
@@ -107,7 +107,7 @@ def evaluate_before(cfg: TrainConfig, model) -> tuple[Any, EvalOutcome | None]:
 def evaluate_after(cfg: TrainConfig, model, target) -> EvalOutcome | None:
     if target is None:
         return None
-    after = evaluate_encoder(Encoder(model, precision=cfg.precision), target)
+    after = evaluate_encoder(as_encoder(model, precision=cfg.precision), target)
     say(f"after:  {headline(after.metrics)}")
     return after
 
@@ -152,7 +152,9 @@ def train_columns(cfg: TrainConfig, model, columns: dict[str, list], *, kind: st
         outcome = train(cfg, model, built, Dataset.from_dict(shaped), in_batch_negatives=spec.in_batch_negatives,
                         evaluator=evaluator, callbacks=callbacks)
         info.update(steps=outcome.steps, rows=outcome.train_rows)
-    return outcome, {"name": spec.name, "reason": why, "matryoshka_dims": cfg.matryoshka_dims}
+    inner = built.loss if dims else built  # MatryoshkaLoss wraps the loss that names the run
+    return outcome, {"name": spec.name, "class": type(inner).__name__, "reason": why,
+                     "matryoshka_dims": cfg.matryoshka_dims}
 
 
 def method_block(cfg: TrainConfig, stages: Stages) -> dict:
@@ -190,9 +192,10 @@ def finish_run(cfg: TrainConfig, model, outcome, stages: Stages, *, target=None,
     write_json_atomic(train_json, summary)
     result = FitResult(Path(cfg.out), outcome.model_path, summary["metrics_before"], summary["metrics_after"],
                        train_json, before.run if before else None, after.run if after else None, summary)
+    from densefit.methods.merge import merge_step
     from densefit.report import write_run_report  # OUT/report.html + model card; a failure only warns
 
-    write_run_report(cfg, result, model=model, target=target)
+    write_run_report(cfg, result, model=model, target=target, merger=merge_step)
     return result
 
 

@@ -20,7 +20,7 @@ from densefit.console import say
 from densefit.errors import ConfigError
 from densefit.evaluation.targets import EvalOutcome
 from densefit.evaluation.translation import KEY, evaluate_translation
-from densefit.inference.encoder import Encoder
+from densefit.inference.select import as_encoder
 from densefit.methods.common import (FitResult, Stages, evaluate_before, finish_run, load_base_model,
                                      selection_evaluator)
 from densefit.methods.parallel import read_parallel
@@ -77,7 +77,7 @@ def teacher_labels(teacher, student, sources: list[str]):
 def _translation(cfg: TrainConfig, model, pairs) -> dict[str, float]:
     if not pairs[0]:
         return {}
-    scores = evaluate_translation(Encoder(model, precision=cfg.precision), pairs[0], pairs[1])
+    scores = evaluate_translation(as_encoder(model, precision=cfg.precision), pairs[0], pairs[1])
     say(f"translation match@1: {scores[KEY]:.4f} (source->target {scores[KEY + '_src2tgt']:.4f}, "
         f"target->source {scores[KEY + '_tgt2src']:.4f}, {len(pairs[0])} pairs)")
     return scores

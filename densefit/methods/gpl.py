@@ -106,7 +106,7 @@ def train_margin_mse(cfg: TrainConfig, model, columns: dict, stages: Stages, cal
 
 
 def run(cfg: TrainConfig, callbacks: list | None = None) -> FitResult:
-    from densefit.inference.encoder import Encoder
+    from densefit.inference.select import as_encoder
     from densefit.methods.genq import generate_pairs
 
     stages = Stages()
@@ -118,7 +118,7 @@ def run(cfg: TrainConfig, callbacks: list | None = None) -> FitResult:
     generated, gen_info = generate_pairs(cfg, corpus, stages)
     index_of = {t: i for i, t in enumerate(corpus.texts)}
     sources = [index_of[p] for p in generated["positive"]]
-    negs = sample_negatives(generated["anchor"], sources, corpus.texts, cfg, Encoder(model, precision=cfg.precision),
+    negs = sample_negatives(generated["anchor"], sources, corpus.texts, cfg, as_encoder(model, precision=cfg.precision),
                             stages)
     negatives = [corpus.texts[d] for d in negs]
     margins, ce_info = pseudo_labels(cfg, generated["anchor"], generated["positive"], negatives, stages)

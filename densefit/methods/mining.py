@@ -313,14 +313,14 @@ def corpus_texts(cfg, fallback: list[str]) -> tuple[list[str], str]:
 
 def mine_for_columns(cfg, model, columns: dict[str, list], kind: str) -> tuple[dict, dict, dict]:
     """Supervised training with --mine: the columns with `negative` added, extra negative columns, a report."""
-    from densefit.inference.encoder import Encoder
+    from densefit.inference.select import as_encoder
 
     if kind != "retrieval":
         raise ConfigError(f"--mine needs query-document pairs, not {kind} data")
     mcfg = MiningConfig.from_train(cfg)
     corpus, source = corpus_texts(cfg, columns["positive"])
     queries, positives = group_pairs(columns["anchor"], columns["positive"])
-    result = mine(Encoder(model, precision=cfg.precision), queries, positives, corpus, mcfg)
+    result = mine(as_encoder(model, precision=cfg.precision), queries, positives, corpus, mcfg)
     report(result, mcfg.review)
     texts = [[corpus[d] for d in row] for row in result.negatives]
     negs = negative_columns(columns["anchor"], queries, texts)
@@ -333,15 +333,14 @@ def mine_file(model: str, train: str, corpus: str, out: str, mcfg: MiningConfig,
     """`densefit mine`: read pairs, mine negatives, write triplets JSONL (negative, negative_2, ...)."""
     from densefit.data.corpus import load_corpus
     from densefit.data.formats import load_training_data
-    from densefit.inference.encoder import Encoder
-    from densefit.models import load_model
+    from densefit.inference.select import load_encoder
 
     data = load_training_data(train)
     if data.kind != "retrieval":
         raise ConfigError(f"densefit mine needs query-document pairs; {train} holds {data.kind} data")
     docs = load_corpus(corpus).texts
     queries, positives = group_pairs(data.columns["anchor"], data.columns["positive"])
-    encoder = Encoder(load_model(model, max_seq_length=max_seq_length), precision=precision)
+    encoder = load_encoder(model, precision=precision, max_seq_length=max_seq_length)
     result = mine(encoder, queries, positives, docs, mcfg)
     report(result, mcfg.review or str(Path(out).with_suffix("")) + ".review.jsonl")
     rows = [{"anchor": q, "positive": p, **{("negative" if i == 0 else f"negative_{i + 1}"): docs[d]

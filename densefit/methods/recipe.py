@@ -166,18 +166,18 @@ def plan(f: RecipeFacts, given: dict) -> Plan:
 
 
 def _median_tokens(texts, cap: int) -> float:
-    from densefit.methods.auto import _median_words
+    from densefit.data.audit import median_words
 
-    words = _median_words(texts) or 0.0
+    words = median_words(texts) or 0.0
     return min(cap, words * TOKENS_PER_WORD + SPECIAL_TOKENS)
 
 
 def measure_forward_rate(model, texts: list[str], precision: str) -> float:
     """Forward tokens per second of the base model on a sample of the documents (for --budget)."""
-    from densefit.inference.encoder import Encoder
+    from densefit.inference.select import as_encoder
 
     sample = texts[:64]
-    encoder = Encoder(model, precision=precision)
+    encoder = as_encoder(model, precision=precision)
     encoder.encode(sample[:8])
     start = time.perf_counter()
     encoder.encode(sample)
@@ -241,9 +241,9 @@ def dev_target(cfg: TrainConfig, columns: dict[str, list], n_dev: int, pool: lis
 
 def dev_score(model, irset, precision: str) -> float:
     from densefit.evaluation.retrieval import evaluate_retrieval
-    from densefit.inference.encoder import Encoder
+    from densefit.inference.select import as_encoder
 
-    return evaluate_retrieval(Encoder(model, precision=precision), irset, ks=(10,)).metrics["ndcg@10"]
+    return evaluate_retrieval(as_encoder(model, precision=precision), irset, ks=(10,)).metrics["ndcg@10"]
 
 
 def choose_shipped(scores: dict[str, float]) -> str:
@@ -264,7 +264,7 @@ def ship(cfg: TrainConfig, base_path: str, tuned, irset, base_score: float,
     from pathlib import Path
 
     from densefit.models import load_model
-    from densefit.report.merge import interpolate
+    from densefit.methods.merge import interpolate
     from densefit.train.run import MODEL, save_model_atomic
 
     if tuned_score is None:

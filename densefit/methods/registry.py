@@ -11,13 +11,12 @@ from the data given (densefit/methods/auto.py; the rules table is in docs/method
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
 from typing import Callable
 
-from densefit.errors import UnknownNameError
+from densefit.registry import Registry
 
-METHODS: dict[str, str] = {
+METHODS = Registry("method", {
     "auto": "densefit.methods.auto:run",
     "supervised": "densefit.methods.supervised:run",
     "augsbert": "densefit.methods.augsbert:run",
@@ -26,19 +25,16 @@ METHODS: dict[str, str] = {
     "tsdae": "densefit.methods.tsdae:run",
     "mlm": "densefit.methods.mlm:run",
     "distill": "densefit.methods.distill:run",
-}
+})
 
 
 def method_names() -> list[str]:
-    return sorted(METHODS)
+    return METHODS.names()
 
 
 def get_method(name: str) -> Callable:
     """The `run` function of method `name`; an unknown name lists the valid ones."""
-    if name not in METHODS:
-        raise UnknownNameError("method", name, method_names())
-    module, func = METHODS[name].split(":")
-    return getattr(importlib.import_module(module), func)
+    return METHODS.get(name)
 
 
 def run_method(cfg, callbacks: list | None = None, *, announce: bool = True):

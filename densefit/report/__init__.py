@@ -1,6 +1,6 @@
-"""The before/after report: paired statistics, per-query view, plots, forgetting check, merge,
-learning curve, model card and MTEB. Entry points are re-exported lazily (they import heavy
-libraries only when called)."""
+"""The before/after report: paired statistics, per-query view, plots, forgetting check, the merge
+section, the learning-curve page, model card and MTEB. It draws and computes; the runs behind a curve
+or a merge are methods. Entry points are re-exported lazily (heavy libraries load only when called)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,3 @@ def compare_models(base, tuned, data, out, **kwargs):
 
     return _compare(base, tuned, data, out, **kwargs)
 
-
-def learning_curve(train, data, out, **kwargs):
-    from densefit.report.curve import learning_curve as _curve
-
-    return _curve(train, data, out, **kwargs)

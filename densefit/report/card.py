@@ -7,10 +7,6 @@ from pathlib import Path
 from densefit.io import write_text_atomic
 
 KNOWN_BASES = {"default": "sentence-transformers/all-MiniLM-L6-v2"}
-LOSS_CLASSES = {"mnr": "MultipleNegativesRankingLoss", "cached-mnr": "CachedMultipleNegativesRankingLoss",
-                "triplet": "TripletLoss", "cosine": "CosineSimilarityLoss", "cosent": "CoSENTLoss",
-                "softmax": "SoftmaxLoss", "contrastive": "ContrastiveLoss",
-                "online-contrastive": "OnlineContrastiveLoss", "matryoshka": "MatryoshkaLoss"}
 HYPERPARAMETERS = ("epochs", "max_steps", "batch_size", "learning_rate", "warmup_ratio", "max_seq_length", "seed",
                    "precision", "eval_steps", "matryoshka_dims")
 
@@ -45,10 +41,11 @@ def model_index(summary: dict, report: dict) -> list[dict] | None:
 
 def front_matter(summary: dict, report: dict | None = None) -> dict:
     cfg = summary.get("config") or {}
-    loss = (summary.get("loss") or {}).get("name")
+    loss_info = summary.get("loss") or {}
+    loss = loss_info.get("class") or loss_info.get("name")  # the class the run recorded; older runs: the name
     tags = ["sentence-transformers", "sentence-similarity", "feature-extraction", "densefit"]
     if loss:
-        tags.append(f"loss:{LOSS_CLASSES.get(loss, loss)}")
+        tags.append(f"loss:{loss}")
     meta = {"library_name": "sentence-transformers", "pipeline_tag": "sentence-similarity", "tags": tags}
     base = base_model_id(cfg.get("model"))
     if base:

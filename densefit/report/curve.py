@@ -1,7 +1,6 @@
-"""Learning curve: train on 10/25/50/100% of the data, fit a saturating curve, project 2x.
+"""Learning curve, the drawing half: fit a saturating curve to the points, project 2x, write the page.
 
-Every point uses the same seed, the same epochs (so the same budget per example) and
-nested subsets (the 10% rows are inside the 25% rows, and so on). The fit is the
+The runs that make the points train models, so they live in `densefit.methods.curve`. The fit is the
 saturating power law  y(n) = a - b * n^(-c)  (b >= 0, c > 0); with fewer than three
 usable points, or when it does not converge, a log-linear fit y = a + b*ln(n) is used.
 """
@@ -11,12 +10,8 @@ from __future__ import annotations
 import html
 import json
 import math
-import random
 from dataclasses import dataclass
 from pathlib import Path
-
-from densefit.console import say
-from densefit.errors import ConfigError
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 MIN_GAIN = 0.01
@@ -76,57 +71,7 @@ def projection(fit: CurveFit, n: int, min_gain: float = MIN_GAIN) -> dict:
             "min_gain": min_gain, "pays_off": gain >= min_gain, "verdict": verdict}
 
 
-def subset_rows(n_rows: int, fraction: float, seed: int) -> list[int]:
-    """Nested subsets: the same seeded permutation, cut at ceil(fraction * n) (at least 2 rows)."""
-    order = list(range(n_rows))
-    random.Random(seed).shuffle(order)
-    return sorted(order[: max(2, math.ceil(fraction * n_rows))])
-
-
-def write_subset(columns: dict[str, list], rows: list[int], path: Path) -> Path:
-    """The chosen rows as JSONL with canonical column names (detected again as the same format)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        for i in rows:
-            fh.write(json.dumps({name: values[i] for name, values in columns.items()}) + "\n")
-    return path
-
-
-def learning_curve(train: str | Path, data: str | Path, out: str | Path, *, model: str = "default",
-                   fractions=FRACTIONS, seed: int = 0, metric: str = METRIC, min_gain: float = MIN_GAIN,
-                   epochs: float = 1.0, batch_size: int = 32, **options) -> dict:
-    """Train at each fraction, evaluate on `data`, fit, plot; writes OUT/curve.html and OUT/curve.json."""
-    from densefit.api import run_training
-    from densefit.config import TrainConfig
-    from densefit.data.formats import load_training_data
-
-    fractions = sorted(set(fractions))
-    if not fractions or fractions[0] <= 0 or fractions[-1] > 1:
-        raise ConfigError(f"fractions must be in (0, 1], got {fractions}")
-    out = Path(out)
-    loaded = load_training_data(train, options.pop("format", None), seed=seed)
-    points, base_value = [], None
-    for fraction in fractions:
-        rows = subset_rows(len(loaded), fraction, seed)
-        tag = f"frac-{round(fraction * 100):03d}"
-        subset = write_subset(loaded.columns, rows, out / tag / "train.jsonl")
-        say(f"[bold]learning curve[/bold] {fraction:.0%}: {len(rows)} examples")
-        cfg = TrainConfig(model=model, train=str(subset), eval=str(data), out=str(out / tag / "run"), epochs=epochs,
-                          batch_size=min(batch_size, len(rows)), seed=seed, report=False,
-                          **{"method": "supervised", **options})
-        result = run_training(cfg)
-        if metric not in result.metrics_after:
-            raise ConfigError(f"metric '{metric}' is not computed on {data}; choose one of "
-                              f"{', '.join(sorted(result.metrics_after))}")
-        base_value = result.metrics_before.get(metric, base_value)
-        points.append({"fraction": fraction, "examples": len(rows), "value": result.metrics_after[metric]})
-    curve = _summarise(points, metric, base_value, min_gain)
-    curve["html"] = str(_write_outputs(out, curve))
-    say(curve["projection"]["verdict"])
-    return curve
-
-
-def _summarise(points: list[dict], metric: str, base_value: float | None, min_gain: float) -> dict:
+def summarise(points: list[dict], metric: str, base_value: float | None, min_gain: float) -> dict:
     sizes, values = [p["examples"] for p in points], [p["value"] for p in points]
     fit = fit_saturating(sizes, values)
     return {"metric": metric, "points": points, "base_value": base_value,
@@ -154,7 +99,8 @@ def render_curve_html(curve: dict) -> str:
             "Same seed and epochs at every point; nested subsets.</p></body></html>")
 
 
-def _write_outputs(out: Path, curve: dict) -> Path:
+def write_outputs(out: Path, curve: dict) -> Path:
+    """OUT/curve.json and OUT/curve.html, each written atomically."""
     from densefit.io import write_text_atomic
 
     write_text_atomic(out / "curve.json", json.dumps(curve, indent=1))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from densefit.console import say
 from densefit.data.beir import is_beir_dir, load_beir
-from densefit.errors import DensefitError, UnknownNameError
+from densefit.errors import DensefitError, UnknownNameError, require
 
 LOCAL_PREFIX = "Densefit"
 
@@ -83,7 +83,7 @@ def _offline_if_unreachable():
 
 def hub_task(name: str):
     """A task from mteb's registry, its data loaded now (local cache or hub), or a clear error."""
-    import mteb
+    mteb = require("mteb", "densefit eval --mteb")
 
     try:
         task = mteb.get_tasks(tasks=[name])[0]
@@ -115,7 +115,7 @@ def mteb_model_name(name: str) -> str:
 
 def run_mteb(model: str, specs: list[str], out: str | Path) -> dict[str, dict]:
     """Evaluate `model` on each task through mteb; returns {task: {main_score, scores, path}}."""
-    import mteb
+    mteb = require("mteb", "densefit eval --mteb")
     from mteb.cache import ResultCache
 
     from densefit.models import load_model

@@ -9,9 +9,25 @@ from pathlib import Path
 from densefit.console import say
 from densefit.data.beir import IRSet
 from densefit.errors import ConfigError, DensefitError
-from densefit.report.build import BASE, BM25, PER_QUERY_METRIC, TUNED, ReportInputs, build_report, write_report
+from densefit.report.build import BASE, BM25, TUNED, ReportInputs, build_report, write_report
 
 DEFAULT_MAX_DROP = 0.02
+AUTO = "auto"
+
+
+def parse_merge(value: str | None) -> str | float | None:
+    """None/'none' -> None, 'auto' -> 'auto', '0.5' -> 0.5 (a weight in [0, 1])."""
+    if value in (None, "", "none", "off"):
+        return None
+    if value == AUTO:
+        return AUTO
+    try:
+        weight = float(value)
+    except ValueError:
+        raise ConfigError(f"--merge must be 'auto' or a weight in [0, 1], got '{value}'") from None
+    if not 0.0 <= weight <= 1.0:
+        raise ConfigError(f"--merge weight must be in [0, 1], got {weight}")
+    return weight
 
 
 @dataclass
@@ -36,6 +52,7 @@ class ReportJob:
     card_dir: Path | None = None
     max_seq_length: int | None = None  # the run's truncation, so the base model is scored like the tuned one
     loaded: dict = field(default_factory=dict)  # "base"/"tuned" -> SentenceTransformer
+    merger: object | None = None  # (job, forgetting, general set) -> merge section; methods.merge.merge_step
 
     def model(self, which: str):
         if which not in self.loaded:
@@ -70,49 +87,31 @@ def _forgetting_and_merge(job: ReportJob) -> tuple[dict | None, dict | None]:
     spec = job.forgetting or ("bible" if job.merge is not None else None)
     if spec is None:
         return None, None
-    from densefit.inference.encoder import Encoder
+    from densefit.inference.select import as_encoder
     from densefit.report.forgetting import forgetting_check, general_set
 
     say(f"report: forgetting check on '{spec}'")
     try:
-        block, _ = forgetting_check(Encoder(job.model("base"), precision=job.precision),
-                                    Encoder(job.model("tuned"), precision=job.precision), spec,
+        block, _ = forgetting_check(as_encoder(job.model("base"), precision=job.precision),
+                                    as_encoder(job.model("tuned"), precision=job.precision), spec,
                                     threshold=job.max_drop)
     except DensefitError as exc:
         if job.merge is not None:
             raise  # the merge search needs the general-domain set
         say(f"[yellow]report: forgetting check skipped: {exc}[/yellow]")
         return {"error": str(exc)}, None
-    merge = _merge(job, block, general_set(spec)[1]) if job.merge is not None else None
+    if job.merge is not None and job.merger is None:
+        raise ConfigError("a merge was asked for but no merge step was given. Fix: pass "
+                          "merger=densefit.methods.merge.merge_step, or run `densefit report RUN --merge auto`")
+    merge = job.merger(job, block, general_set(spec)[1]) if job.merge is not None else None
     return block, merge
 
 
-def _merge(job: ReportJob, forgetting: dict, general: IRSet) -> dict | None:
-    from densefit.report.merge import AUTO, MERGED, merge_search, save_merged
-
-    if not isinstance(job.target, IRSet):
-        raise ConfigError("--merge needs an in-domain BEIR-style eval set (--eval DIR)")
-    m = PER_QUERY_METRIC
-    before, after = forgetting["metrics"]["base"][m], forgetting["metrics"]["tuned"][m]
-    in_before, in_after = _mean_of(job, BASE, m), _mean_of(job, TUNED, m)
-    weights = None if job.merge == AUTO else (job.merge,)
-    kwargs = {"weights": weights} if weights else {}
-    result = merge_search(job.model("base"), job.model("tuned"), job.target, general, metric=m,
-                          max_drop=job.max_drop, known={0.0: (in_before, before), 1.0: (in_after, after)},
-                          precision=job.precision, **kwargs)
-    if weights:
-        result["chosen"] = job.merge
-    if result["chosen"] not in (1.0,):
-        path = save_merged(job.model("base"), job.model("tuned"), result["chosen"], job.out / MERGED)
-        result["path"] = str(path)
-        say(f"merge: weight {result['chosen']:g} saved to {path}")
-    return result
-
-
-def _mean_of(job: ReportJob, name: str, metric: str) -> float:
+def mean_of(job: ReportJob, which: str, metric: str) -> float:
+    """The mean per-query `metric` of the base or tuned run."""
     from densefit.evaluation.metrics import per_query_metrics
 
-    values = per_query_metrics(job.runs[name], job.target.qrels, (1, 10, 100))[metric]
+    values = per_query_metrics(job.runs[BASE if which == "base" else TUNED], job.target.qrels, (1, 10, 100))[metric]
     return sum(values.values()) / max(len(values), 1)
 
 
@@ -143,21 +142,19 @@ def run_job(job: ReportJob) -> Path:
 # Entry points ==================================================================
 
 
-def write_run_report(cfg, result, *, model=None, target=None) -> Path | None:
+def write_run_report(cfg, result, *, model=None, target=None, merger=None) -> Path | None:
     """The training hook: OUT/report.html and OUT/model/README.md. A failure warns; the model is kept."""
     if not getattr(cfg, "report", True):
         return None
     try:
-        return run_job(_job_from_fit(cfg, result, model, target))
+        return run_job(_job_from_fit(cfg, result, model, target, merger))
     except Exception as exc:  # noqa: BLE001 - a report must never cost the user the trained model
         say(f"[yellow]warning: the report could not be written ({type(exc).__name__}: {exc}); "
             f"the trained model is safe in {result.model_path}[/yellow]")
         return None
 
 
-def _job_from_fit(cfg, result, model, target) -> ReportJob:
-    from densefit.report.merge import parse_merge
-
+def _job_from_fit(cfg, result, model, target, merger=None) -> ReportJob:
     runs = {BASE: result.runs_before, TUNED: result.runs_after} if result.runs_before and result.runs_after else {}
     metrics = {} if runs else ({BASE: result.metrics_before, TUNED: result.metrics_after}
                                if result.metrics_before else {})
@@ -165,7 +162,8 @@ def _job_from_fit(cfg, result, model, target) -> ReportJob:
                     base_model=cfg.model, tuned_model=str(result.model_path), summary=result.summary,
                     target=target, runs=runs, metrics=metrics, train_path=cfg.train or None, eval_path=cfg.eval,
                     forgetting=getattr(cfg, "forgetting", None), merge=parse_merge(getattr(cfg, "merge", None)),
-                    precision=cfg.precision, card_dir=Path(result.model_path), max_seq_length=cfg.max_seq_length)
+                    precision=cfg.precision, card_dir=Path(result.model_path), max_seq_length=cfg.max_seq_length,
+                    merger=merger)
     if model is not None:
         job.loaded["tuned"] = model
     return job
@@ -173,11 +171,11 @@ def _job_from_fit(cfg, result, model, target) -> ReportJob:
 
 def _evaluate_pair(job: ReportJob, ks=(1, 3, 5, 10, 100)) -> None:
     from densefit.evaluation.targets import evaluate_encoder
-    from densefit.inference.encoder import Encoder
+    from densefit.inference.select import as_encoder
 
     for name, which in ((BASE, "base"), (TUNED, "tuned")):
         say(f"report: evaluating {name} ({job.base_model if which == 'base' else job.tuned_model})")
-        outcome = evaluate_encoder(Encoder(job.model(which), precision=job.precision), job.target, ks)
+        outcome = evaluate_encoder(as_encoder(job.model(which), precision=job.precision), job.target, ks)
         if outcome.run is not None:
             job.runs[name] = outcome.run
         else:
@@ -186,10 +184,9 @@ def _evaluate_pair(job: ReportJob, ks=(1, 3, 5, 10, 100)) -> None:
 
 def report_run(run_dir: str | Path, *, data: str | None = None, forgetting: str | None = None,
                merge: str | None = None, bm25: bool = True, precision: str = "auto",
-               max_drop: float = DEFAULT_MAX_DROP) -> Path:
+               max_drop: float = DEFAULT_MAX_DROP, merger=None) -> Path:
     """Rebuild RUN/report.html and RUN/model/README.md from a finished run folder."""
     from densefit.evaluation.targets import load_eval_data
-    from densefit.report.merge import parse_merge
 
     run = Path(run_dir)
     train_json = run / "train.json"
@@ -203,7 +200,8 @@ def report_run(run_dir: str | Path, *, data: str | None = None, forgetting: str 
                     tuned_model=str(run / "model"), summary=summary,
                     target=load_eval_data(eval_path) if eval_path else None, train_path=cfg.get("train") or None,
                     eval_path=eval_path, forgetting=forgetting, merge=parse_merge(merge), max_drop=max_drop,
-                    precision=precision, bm25=bm25, card_dir=run / "model", max_seq_length=cfg.get("max_seq_length"))
+                    precision=precision, bm25=bm25, card_dir=run / "model", max_seq_length=cfg.get("max_seq_length"),
+                    merger=merger)
     if job.target is not None:
         _evaluate_pair(job)
     return run_job(job)

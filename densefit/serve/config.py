@@ -7,22 +7,15 @@ so the key stays out of configs, reprs and logs.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from densefit.config import _f, from_env
 from densefit.errors import ConfigError, UnknownNameError
 from densefit.inference.select import BACKENDS
 
 ENV_PREFIX = "DENSEFIT_SERVE_"
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"0", "false", "no", "off", ""}
-
-
-def _f(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
 
 
 @dataclass
@@ -85,18 +78,7 @@ class ServeConfig:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> "ServeConfig":
         """Defaults, then DENSEFIT_SERVE_* variables, then `overrides` whose value is not None."""
-        environ = os.environ if environ is None else environ
-        hints = typing.get_type_hints(cls)
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            var = ENV_PREFIX + f.name.upper()
-            if var in environ:
-                values[f.name] = parse_value(environ[var], hints[f.name], var)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ConfigError(f"unknown serve setting(s) {unknown}")
-        return cls(**values)
+        return from_env(cls, ENV_PREFIX, environ, **overrides)
 
     def hosts(self) -> frozenset[str] | None:
         """--allowed-hosts as lower-case names (ports are not compared); None: any Host."""
@@ -112,23 +94,6 @@ class ServeConfig:
         if not key:
             raise ConfigError(f"api_key_env names ${self.api_key_env}, but that variable is unset or empty")
         return key
-
-
-def parse_value(text: str, hint: Any, var: str) -> Any:
-    """Turn an environment string into the field's type (int, float, bool, str, optional)."""
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    target = args[0] if args else hint
-    if args and text.strip().lower() in ("", "none", "null"):
-        return None
-    try:
-        if target is bool:
-            word = text.strip().lower()
-            if word not in TRUE_WORDS | FALSE_WORDS:
-                raise ValueError(text)
-            return word in TRUE_WORDS
-        return target(text)
-    except ValueError:
-        raise ConfigError(f"${var}={text!r} is not a valid {target.__name__}") from None
 
 
 def env_var(name: str) -> str:

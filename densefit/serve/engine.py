@@ -92,15 +92,15 @@ class Engine:
 
     def _load_slot(self, slot: ModelSlot) -> None:
         """Load the encoder, then open its store with it (the store checks it is the model that built it)."""
-        from densefit.api import load
+        from densefit.inference.select import load_encoder
 
         if slot.store_uri and not slot.spec:
             slot.spec = recorded_model(slot.store_uri)
         slot.spec = slot.spec or "default"
         say(f"serve: loading model '{slot.spec}' as '{slot.name}'" + (f" with store {slot.store_uri}"
                                                                      if slot.store_uri else ""))
-        slot.encoder = load(slot.spec, precision=self.cfg.precision, backend=self.cfg.backend,
-                            threads=self.cfg.threads)
+        slot.encoder = load_encoder(slot.spec, precision=self.cfg.precision, backend=self.cfg.backend,
+                                    threads=self.cfg.threads)
         if self.cfg.backend == "auto" and slot.encoder.backend == "torch":
             say(f"serve: '{slot.name}' runs on torch; `densefit export --model {slot.spec} --format openvino` "
                 "makes an export that auto picks once its parity check passes (about 3x lower single-query "

@@ -78,3 +78,26 @@ def test_unknown_loss_lists_valid_losses(tiny_model, pairs_file, tmp_path):
     assert result.returncode == 2
     assert "valid losss" not in result.stderr
     assert "cached-mnr" in result.stderr and "online-contrastive" in result.stderr
+
+
+def test_a_flag_at_its_default_value_still_beats_the_yaml_file(tiny_model, pairs_file, tmp_path):
+    """Precedence is defaults < --config < flags, also for a flag given at the field's own default."""
+    config = tmp_path / "run.yaml"
+    config.write_text(f"model: {tiny_model}\ntrain: {pairs_file}\nepochs: 3\nseed: 5\nbatch_size: 8\n"
+                      "report: false\nmethod: supervised\n")
+    out = tmp_path / "run"
+    trained = run_cli("train", "--config", str(config), "--epochs", "1", "--seed", "0", "--max-steps", "2",
+                      "--out", str(out), "--no-progress")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    settings = json.loads((out / "train.json").read_text())["config"]
+    assert settings["epochs"] == 1.0 and settings["seed"] == 0  # the flags, though 0 is seed's default
+    assert settings["batch_size"] == 8 and settings["report"] is False  # the file, where no flag was given
+
+
+def test_train_help_is_grouped_in_panels_with_defaults_from_the_config():
+    shown = run_cli("train", "--help", env={"COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr
+    for panel in ("Data", "Training", "Mining", "Methods", "Report"):
+        assert f"─ {panel} " in shown.stdout, panel
+    assert "--mine-depth" in shown.stdout and "[default: 50]" in shown.stdout
+    assert "--lr" in shown.stdout and "--learning-rate" in shown.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from densefit.errors import UnknownNameError
+from densefit.evaluation.retrieval import retrieval_delta
 from densefit.inference.encoder import Encoder
 from densefit.inference.export import ExportConfig, export_model, get_variant
 from densefit.inference.runtimes import MANIFEST, open_exported
@@ -24,8 +26,9 @@ def exports(tiny_model, tmp_path_factory):
 
     ir = make_ir_set(tmp_path_factory.mktemp("ir") / "ir")
     root = tmp_path_factory.mktemp("exports")
+    check = functools.partial(retrieval_delta, eval_dir=str(ir))  # what `densefit export --eval` passes
     return {fmt: (root / fmt, export_model(ExportConfig(model=tiny_model, format=fmt, out=str(root / fmt),
-                                                        eval=str(ir), sample=48, calibration=16)))
+                                                        eval=str(ir), sample=48, calibration=16), check=check))
             for fmt in FORMATS}
 
 

@@ -1,13 +1,10 @@
-"""Learning curve: the saturating fit, the 2x projection, and a real run on a tiny model."""
+"""Learning curve: the saturating fit, the 2x projection, (the runs are in tests/methods/test_curve.py)."""
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pytest
 
-from densefit.report.curve import fit_saturating, learning_curve, projection, subset_rows
+from densefit.report.curve import fit_saturating, projection
 
 
 def test_power_fit_recovers_a_planted_curve():
@@ -25,23 +22,3 @@ def test_flat_curve_says_more_data_will_not_help():
     fit = fit_saturating([10, 25, 50, 100], [0.5, 0.51, 0.505, 0.51])
     proj = projection(fit, 100, min_gain=0.01)
     assert not proj["pays_off"] and "Little gain" in proj["verdict"]
-
-
-def test_subsets_are_nested_and_seeded():
-    small, large = subset_rows(100, 0.1, seed=3), subset_rows(100, 0.5, seed=3)
-    assert len(small) == 10 and len(large) == 50 and set(small) <= set(large)
-    assert subset_rows(100, 0.1, seed=3) == small != subset_rows(100, 0.1, seed=4)
-
-
-def test_learning_curve_on_a_tiny_model(tmp_path, tiny_model, report_data):
-    pairs, ir, _ = report_data
-    curve = learning_curve(pairs, ir, tmp_path / "curve", model=tiny_model, fractions=(0.25, 0.5, 1.0),
-                           epochs=1, batch_size=16, learning_rate=5e-4)
-    assert [p["examples"] for p in curve["points"]] == [24, 48, 96]
-    assert all(0 <= p["value"] <= 1 for p in curve["points"])
-    assert np.isfinite(curve["projection"]["gain"]) and curve["projection"]["projected_n"] == 192
-    saved = json.loads((tmp_path / "curve" / "curve.json").read_text())
-    assert saved["points"] == curve["points"]
-    html = (tmp_path / "curve" / "curve.html").read_text()
-    assert "<svg" in html and curve["projection"]["verdict"][:20] in html
-    assert (tmp_path / "curve" / "frac-025" / "run" / "train.json").is_file()

@@ -6,22 +6,17 @@ Contract: an object with `generate(passages: list[str], n: int) -> list[list[str
 
 from __future__ import annotations
 
-import importlib
+from densefit.registry import Registry
 
-from densefit.errors import UnknownNameError
-
-GENERATORS: dict[str, str] = {
+GENERATORS = Registry("query generator", {
     "extractive": "densefit.methods.generators.extractive:ExtractiveGenerator",
     "seq2seq": "densefit.methods.generators.seq2seq:Seq2SeqGenerator",
     "openai": "densefit.methods.generators.openai_compat:OpenAIGenerator",
-}
+})
 
 
 def get_generator_class(name: str):
-    if name not in GENERATORS:
-        raise UnknownNameError("query generator", name, list(GENERATORS))
-    module, cls = GENERATORS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return GENERATORS.get(name)
 
 
 def build_generator(cfg):

@@ -1,5 +1,7 @@
 """Weight-space merge of the base and fine-tuned models (WiSE-FT / LM-Cocktail style).
 
+It evaluates and saves models, so it is a method; the report only draws its result (ReportJob.merger).
+
 theta(w) = (1 - w) * theta_base + w * theta_finetuned, for every floating-point
 parameter. `--merge auto` evaluates a few weights on the in-domain set and the
 general-domain set and picks the weight with the best in-domain score among those
@@ -16,26 +18,12 @@ from densefit.data.beir import IRSet
 from densefit.errors import ConfigError
 from densefit.evaluation.metrics import per_query_metrics
 from densefit.evaluation.retrieval import dense_run
-from densefit.inference.encoder import Encoder
+from densefit.inference.select import as_encoder
+from densefit.report.build import PER_QUERY_METRIC
+from densefit.report.pipeline import AUTO, ReportJob, mean_of, parse_merge  # noqa: F401 (parse_merge: re-exported)
 
-AUTO = "auto"
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 MERGED = "model-merged"
-
-
-def parse_merge(value: str | None) -> str | float | None:
-    """None/'none' -> None, 'auto' -> 'auto', '0.5' -> 0.5 (a weight in [0, 1])."""
-    if value in (None, "", "none", "off"):
-        return None
-    if value == AUTO:
-        return AUTO
-    try:
-        weight = float(value)
-    except ValueError:
-        raise ConfigError(f"--merge must be 'auto' or a weight in [0, 1], got '{value}'") from None
-    if not 0.0 <= weight <= 1.0:
-        raise ConfigError(f"--merge weight must be in [0, 1], got {weight}")
-    return weight
 
 
 def interpolate(base, tuned, weight: float):
@@ -56,7 +44,7 @@ def interpolate(base, tuned, weight: float):
 
 
 def score(model, irset: IRSet, metric: str, precision: str = "auto") -> float:
-    run = dense_run(Encoder(model, precision=precision), irset, k=100)
+    run = dense_run(as_encoder(model, precision=precision), irset, k=100)
     values = per_query_metrics(run, irset.qrels, (1, 10, 100))[metric]
     return sum(values.values()) / max(len(values), 1)
 
@@ -99,3 +87,24 @@ def save_merged(base, tuned, weight: float, out: Path) -> Path:
 
     out.parent.mkdir(parents=True, exist_ok=True)
     return save_model_atomic(interpolate(base, tuned, weight), out)
+
+
+def merge_step(job: ReportJob, forgetting: dict, general: IRSet) -> dict:
+    """The report's merge section: search the weights (known ends reused), save the chosen merge."""
+    if not isinstance(job.target, IRSet):
+        raise ConfigError("--merge needs an in-domain BEIR-style eval set (--eval DIR)")
+    m = PER_QUERY_METRIC
+    before, after = forgetting["metrics"]["base"][m], forgetting["metrics"]["tuned"][m]
+    weights = None if job.merge == AUTO else (job.merge,)
+    kwargs = {"weights": weights} if weights else {}
+    result = merge_search(job.model("base"), job.model("tuned"), job.target, general, metric=m,
+                          max_drop=job.max_drop, known={0.0: (mean_of(job, "base", m), before),
+                                                        1.0: (mean_of(job, "tuned", m), after)},
+                          precision=job.precision, **kwargs)
+    if weights:
+        result["chosen"] = job.merge
+    if result["chosen"] not in (1.0,):
+        path = save_merged(job.model("base"), job.model("tuned"), result["chosen"], job.out / MERGED)
+        result["path"] = str(path)
+        say(f"merge: weight {result['chosen']:g} saved to {path}")
+    return result
