@@ -10,23 +10,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 from pathlib import Path
 
-import docsection  # noqa: E402  (bench/docsection.py)
+import common  # noqa: E402  (bench/common.py: machine line, sections, server helpers)
+from common import machine
 from densefit.demo import DemoConfig, run_demo
-from densefit.inference.precision import cpu_has_fast_bf16
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- DEMO:BEGIN -->", "<!-- DEMO:END -->"
 KEYS = ("mrr@10", "ndcg@10", "recall@10", "recall@100", "hit@1")
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return f"{cpu}, {os.cpu_count()} vCPUs, fast bf16 (AMX/AVX512-BF16): {'yes' if cpu_has_fast_bf16() else 'no'}"
 
 
 def section(report: dict, command: str) -> str:
@@ -56,16 +48,12 @@ Timings: data build {report['data']['build_s']:.1f} s, training {t['train_s']:.0
 {END}"""
 
 
-def write_section(text: str) -> None:
-    docsection.write_section(text, BEGIN, END, DOC)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="demo-out")
     args = parser.parse_args()
     report = run_demo(DemoConfig(out=Path(args.out)))
-    write_section(section(report, f"make demo  (or: python bench/demo.py --out {args.out})"))
+    common.write_section(section(report, f"make demo  (or: python bench/demo.py --out {args.out})"), BEGIN, END)
     print(f"updated {DOC}")
 
 

@@ -23,7 +23,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -34,7 +33,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # densefit from this checkout when run without an install
+import common  # noqa: E402  (bench/common.py: machine line, sections, server helpers)
+
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- index:BEGIN -->", "<!-- index:END -->"
 DIM, K, CHUNK = 384, 10, 50_000
@@ -251,20 +252,6 @@ def run_size(kind: str, n: int, n_queries: int, text, env: dict, work: Path) -> 
 
 
 # ----------------------------------------------------------------------------- report
-def cpu_summary() -> str:
-    model, flags = platform.processor() or "?", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return (f"{model}, {os.cpu_count()} cores, AVX-512 {'yes' if 'avx512f' in flags else 'no'}, "
-            f"AMX {'yes' if 'amx_bf16' in flags else 'no'}")
-
-
 def row(name: str, r: dict, ram_key: str) -> str:
     return (f"| {name} | {r['build_s']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['qps']:.0f} | "
             f"{r['recall']:.4f} | {r.get(ram_key, float('nan')):.0f} | {r['disk_mb']:.0f} |")
@@ -289,21 +276,13 @@ def table(res: dict) -> list[str]:
     return lines
 
 
-def write_doc(results: list[dict], command: str, shared: bool) -> None:
+def write_doc(results: list[dict], command: str, machine_use: str) -> None:
     lines = [BEGIN, "## Vector index (`bench/index.py`)", "",
-             f"`{command}` on {cpu_summary()}, {dt.date.today().isoformat()}."
-             + (" The machine was shared with other jobs during the run (load average above the core count), "
-                "so latencies and build times are pessimistic." if shared else ""), ""]
+             f"`{command}` on {common.machine()}, {dt.date.today().isoformat()}; {machine_use}.", ""]
     for res in results:
         lines += table(res)
     lines.append(END)
-    text = DOC.read_text(encoding="utf-8") if DOC.is_file() else "# Benchmarks\n"
-    section = "\n".join(lines)
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    common.write_section("\n".join(lines), BEGIN, END)
 
 
 def main() -> None:
@@ -322,8 +301,7 @@ def main() -> None:
         return
     if args.quick:
         args.sizes, args.queries, args.texts, args.no_doc = "20000", 50, 400, True
-    load_before = os.getloadavg()[0]
-    results = []
+    watch, results = common.SharedWatch(), []
     with tempfile.TemporaryDirectory(prefix="densefit-bench-index-") as tmp:
         for kind in args.data.split(","):
             text = text_embeddings(args.texts, args.queries) if kind == "text" else None
@@ -332,10 +310,9 @@ def main() -> None:
                 res = run_size(kind, n, args.queries, text, {}, Path(tmp))
                 results.append(res)
                 print("\n".join(table(res)), flush=True)
-                shared = max(load_before, os.getloadavg()[0]) > (os.cpu_count() or 1)
                 if not args.no_doc:  # after every size, so a long run leaves what it measured
                     write_doc(results, "flock /tmp/densefit-bench.lock .venv/bin/python bench/index.py " + " ".join(
-                        a for a in sys.argv[1:]), shared)
+                        a for a in sys.argv[1:]), watch.note())
                     print(f"wrote the index section of {DOC}", flush=True)
 
 

@@ -28,7 +28,6 @@ import json
 import os
 import random
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -41,7 +40,8 @@ from pydantic import BaseModel
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see densefit/cli/serve.py
 ROOT = Path(__file__).resolve().parent.parent
-import docsection  # noqa: E402  (bench/docsection.py)
+import common  # noqa: E402  (bench/common.py: machine line, sections, server helpers)
+from common import free_port, machine, stop, wait_ready  # noqa: E402
 from progress import line, phase as stage  # noqa: E402  (bench/progress.py: one line per phase)
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- LOAD:BEGIN -->", "<!-- LOAD:END -->"
@@ -263,28 +263,6 @@ def said(phase: Phase) -> Phase:
 # --------------------------------------------------------------------------- servers
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(port: int, proc: subprocess.Popen, path: str = "/readyz", timeout: float = 600) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("server not ready in time")
-
-
 def start_densefit(store: str, port: int, args) -> subprocess.Popen:
     cmd = [sys.executable, "-c", "from densefit.cli.app import main; main()", "serve", "--model", "default",
            "--store", store, "--port", str(port), "--log-level", "warning", "--no-access-log",
@@ -356,15 +334,6 @@ def rss_mb(pid: int) -> float:
     import psutil
 
     return psutil.Process(pid).memory_info().rss / 2**20
-
-
-def stop(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return -9
 
 
 # --------------------------------------------------------------------------- the runs
@@ -563,15 +532,7 @@ def row(p: dict) -> str:
             f"{p['p99_ms']:.1f} | {p['max_ms']:.0f} | {p['p99_429_ms']:.1f} | {st}{drop} |")
 
 
-def machine() -> str:
-    from densefit.inference.precision import cpu_has_fast_bf16
-
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "?")
-    return f"{cpu}, {os.cpu_count()} vCPUs, fast bf16 (AMX/AVX512-BF16): {'yes' if cpu_has_fast_bf16() else 'no'}"
-
-
-def section(d: dict, peer: dict | None, store: dict, command: str, load_avg: tuple) -> str:
+def section(d: dict, peer: dict | None, store: dict, command: str, load_avg: tuple, watch) -> str:
     head = ("| phase | ok q/s | p50 ms | p95 ms | p99 ms | max ms | p99 of 429s ms | statuses |\n"
             "|---|---|---|---|---|---|---|---|")
     ours = [d["single"], d["capacity"], *d["sustainable"]["probes"], *d["closed"], *d["open"], d["recovery"],
@@ -592,14 +553,13 @@ def section(d: dict, peer: dict | None, store: dict, command: str, load_avg: tup
     rss = d["rss_samples"]
     base, late_peak = rss_baseline(rss, d["rss_warm_s"])
     sus = d["sustainable"]
-    shared = ": the machine was shared with other jobs" if load_avg[0] > 1.0 else " (quiet: no other job ran)"
     return f"""{BEGIN}
 ## Serving under load: `densefit serve`, MiniLM-L6, {store['docs']:,}-document store
 
 - command: `{command}`
 - date: {dt.date.today().isoformat()}
 - machine: {machine()}; load generator and server share the same cores (loopback);
-  1-minute load average at the start {load_avg[0]:.1f}{shared}
+  {watch.note()} (1-minute load average at the start {load_avg[0]:.1f})
 - store: {store['docs']:,} documents = {store['unique_pages']:,} man pages tiled (copies keep the text, vectors
   jittered by N(0, {JITTER})), first {TEXT_CHARS} characters each; {store['store']}
 - server: `densefit serve --model default --store ...` with {d['server_config']}, access log off;
@@ -630,10 +590,6 @@ batches, up to {MAX_CONNECTIONS} connections), which the soak's baseline include
 Anchors published elsewhere (other machines): TEI on 4 CPU cores p50 104 ms; ONNX-int8 MiniLM single-query
 embedding p50 3.2 ms.
 {END}"""
-
-
-def write_section(text: str) -> None:
-    docsection.write_section(text, BEGIN, END, DOC)
 
 
 def main() -> None:
@@ -673,7 +629,7 @@ def main() -> None:
     if args.max_queue >= MAX_CONNECTIONS:
         raise SystemExit(f"--max-queue {args.max_queue} must stay below the client's {MAX_CONNECTIONS} connections, "
                          "or overload is cut by the client and the server's 429s are never tested")
-    load_avg = os.getloadavg()
+    load_avg, watch = os.getloadavg(), common.SharedWatch()
     store, queries, info = build_store(args.docs)
     ensure_export(args.backend)
     print(f"store: {info}", flush=True)
@@ -686,7 +642,7 @@ def main() -> None:
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
     if not quick or args.write_doc:
         command = ".venv/bin/python bench/load.py " + " ".join(sys.argv[1:])
-        write_section(section(ours, peer, info, command.strip(), load_avg))
+        common.write_section(section(ours, peer, info, command.strip(), load_avg, watch), BEGIN, END)
         print(f"updated {DOC}")
 
 

@@ -22,13 +22,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demo import machine  # noqa: E402  (bench/demo.py: CPU model, cores, fast-bf16 flag)
+from common import machine  # noqa: E402
 
 from transformers import TrainerCallback  # noqa: E402
 
-import docsection  # noqa: E402  (bench/docsection.py)
+import common  # noqa: E402  (bench/common.py: machine line, sections, server helpers)
 from densefit.config import TrainConfig  # noqa: E402
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -203,10 +202,6 @@ def section(args, ir_rows: list[dict], distill: dict | None, zs: dict | None, se
     return "\n".join(parts)
 
 
-def write_section(text: str) -> None:
-    docsection.write_section(text, BEGIN, END, DOC)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a few steps each: checks the code path, not quality")
@@ -242,7 +237,7 @@ def main() -> None:
     text = section(args, ir_rows, distill, zs, time.perf_counter() - start, args.shared)
     print(text)
     if not args.quick:
-        write_section(text)
+        common.write_section(text, BEGIN, END)
         print(f"updated {DOC}")
 
 

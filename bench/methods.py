@@ -20,15 +20,13 @@ import datetime as dt
 import json
 import random
 import shutil
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import docsection  # noqa: E402  (bench/docsection.py)
-from demo import DOC, machine  # noqa: E402  (same machine line as the demo section)
+import common  # noqa: E402  (bench/common.py: machine line, sections, server helpers)
+from common import DOC, machine  # noqa: E402
 
 BEGIN, END = "<!-- METHODS:BEGIN -->", "<!-- METHODS:END -->"
 KEYS = ("mrr@10", "ndcg@10")
@@ -206,7 +204,7 @@ def section(report: dict, command: str) -> str:
 - command: `{command}`; rows by the command that produced them:
 {provenance(report['results'])}
 - date: {report['date']}
-- machine: {machine()}{'; shared with other jobs during the run' if report['shared'] else ''}
+- machine: {machine()}; {report.get('machine_use', 'machine use not measured')}
 - data: man-page set, {report['test_queries']} test queries against all {report['documents']} documents; scored at
   {EVAL_SEQ} tokens; training at {TRAIN_SEQ} tokens, fp32, capped steps (see each run's train.json)
 - corpus-only methods train on the whole corpus (no queries, no labels), as in GPL/BEIR domain adaptation
@@ -222,10 +220,6 @@ Stage timings:
 
 Whole bench: {report['total_s']:.0f} s.
 {END}"""
-
-
-def write_section(text: str) -> None:
-    docsection.write_section(text, BEGIN, END, DOC)
 
 
 def baselines(ctx: Ctx, model: str) -> tuple[dict, dict, int, int]:
@@ -253,14 +247,13 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated entries (default: all)")
     parser.add_argument("--out", default="bench-out/methods")
     parser.add_argument("--model", default="default")
-    parser.add_argument("--shared", action="store_true", help="note in the doc that the machine was shared")
     parser.add_argument("--doc-only", action="store_true", help="rewrite the doc section from OUT/results.json")
     args = parser.parse_args()
     if args.doc_only:
-        write_section(section(json.loads((Path(args.out) / "results.json").read_text()),
-                              ".venv/bin/python bench/methods.py --doc-only"))
+        common.write_section(section(json.loads((Path(args.out) / "results.json").read_text()),
+                                     ".venv/bin/python bench/methods.py --doc-only"), BEGIN, END)
         return
-    start = time.perf_counter()
+    start, watch = time.perf_counter(), common.SharedWatch()
     out = Path(args.out)
     data, small = build_data(out, args.quick)
     ctx = Ctx(data, small, out, args.quick, steps=(lambda cap: 2) if args.quick else (lambda cap: cap))
@@ -269,7 +262,7 @@ def main() -> None:
     names = [n for n in (args.only.split(",") if args.only else ENTRIES) if n]
     results = {}
     command = ".venv/bin/python bench/methods.py" + (
-        f" --only {args.only}" if args.only else "") + (" --shared" if args.shared else "")
+        f" --only {args.only}" if args.only else "")
     for name in names:
         try:
             results[name] = {**run_entry(name, ENTRIES[name], ctx, args.model), "command": command}
@@ -279,12 +272,12 @@ def main() -> None:
     results = {**previous_results(out, args), **results}
     report = {"date": dt.date.today().isoformat(), "zero_shot": zero, "bm25": bm25, "results": results,
               "test_queries": n_queries, "documents": n_docs, "total_s": time.perf_counter() - start,
-              "shared": args.shared}
+              "machine_use": watch.note()}
     (out / "results.json").write_text(json.dumps(report, indent=2))
     text = section(report, command)
     print(text)
     if not args.quick:
-        write_section(text)
+        common.write_section(text, BEGIN, END)
         print(f"updated {DOC}")
 
 

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import docsection  # noqa: E402  (bench/docsection.py)
+import common  # noqa: E402  (bench/common.py: machine line, sections, server helpers)
 from progress import line  # noqa: E402  (bench/progress.py: one line per phase)
-from demo import DOC, machine  # noqa: E402
+from common import DOC, machine  # noqa: E402
 
 BEGIN, END = "<!-- MINING:BEGIN -->", "<!-- MINING:END -->"
 SEQ = 128
@@ -64,8 +62,8 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default="bench-out/mining")
-    parser.add_argument("--shared", action="store_true")
     args = parser.parse_args()
+    watch = common.SharedWatch()
     n_docs = 5000 if args.quick else args.docs
     queries, positives, docs = corpus_and_pairs(Path(args.out), n_docs)
     encoder = load("default", max_seq_length=SEQ)
@@ -88,7 +86,7 @@ def main() -> None:
 
 - command: `.venv/bin/python bench/mining.py{' --quick' if args.quick else ''}`
 - date: {dt.date.today().isoformat()}
-- machine: {machine()}{'; shared with other jobs during the run' if args.shared else ''}
+- machine: {machine()}; {watch.note()}
 - corpus: {len(docs)} documents (man pages, their paragraphs, Bible verses as filler); {len(queries)} queries;
   MiniLM-L6 at max_seq_length {SEQ} (encoding dominates; at 256 tokens long documents cost about 2x)
 
@@ -106,7 +104,7 @@ suspected false negatives dropped: {s['suspected_false_negatives']} ({s['dropped
 {END}"""
     print(text)
     if not args.quick:
-        docsection.write_section(text, BEGIN, END, DOC)
+        common.write_section(text, BEGIN, END)
         print(f"wrote the MINING section of {DOC}")
 
 

@@ -32,10 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import docsection  # noqa: E402  (bench/docsection.py)
+import common  # noqa: E402  (bench/common.py: machine line, sections, server helpers)
 from progress import line  # noqa: E402  (bench/progress.py: one line per phase)
-from demo import machine  # noqa: E402  (the machine line every bench writes)
+from common import machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench-out" / "quality"
@@ -444,7 +443,7 @@ def main() -> None:
     text = section(table, command, args.split)
     print(text)
     if not args.no_doc and args.split == "test" and not args.variant and not args.densefit_args:
-        docsection.write_section(text, BEGIN, END)
+        common.write_section(text, BEGIN, END)
 
 
 if __name__ == "__main__":

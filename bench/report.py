@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from demo import machine  # noqa: E402
+from common import machine  # noqa: E402
 
-import docsection  # noqa: E402  (bench/docsection.py)
+import common  # noqa: E402  (bench/common.py: machine line, sections, server helpers)
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- REPORT:BEGIN -->", "<!-- REPORT:END -->"
 KEYS = ("ndcg@10", "mrr@10", "recall@10", "recall@100", "hit@1")
@@ -60,7 +58,7 @@ def peer_ndcg(run: Path, data: str, max_seq_length: int | None) -> float:
     return float(evaluator(model)["peer_cosine_ndcg@10"])
 
 
-def section(data: dict, command: str, seconds: float, peer: float | None, source: str) -> str:
+def section(data: dict, command: str, seconds: float, peer: float | None, source: str, machine_use: str) -> str:
     head, base, tuned = data["headline"], data["base"], data["tuned"]
     cols = head["columns"]
     cmp = {c["metric"]: c for c in head["comparisons"][base]}
@@ -86,7 +84,7 @@ def section(data: dict, command: str, seconds: float, peer: float | None, source
 ## Report: paired statistics on a real run (man pages, MiniLM-L6, MNR)
 
 - command: `{command}`
-- date: {dt.date.today().isoformat()}; machine: {machine()} (shared with other jobs while it ran)
+- date: {dt.date.today().isoformat()}; machine: {machine()} ({machine_use})
 - run: {source}; {head['queries']} test queries; report written in {seconds:.0f} s after training
   (BM25, audit, forgetting check and merge search included)
 
@@ -104,10 +102,6 @@ def section(data: dict, command: str, seconds: float, peer: float | None, source
 {END}"""
 
 
-def write_section(text: str) -> None:
-    docsection.write_section(text, BEGIN, END, DOC)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="bench-out/report")
@@ -115,7 +109,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: 5 steps, no merge, doc not updated")
     parser.add_argument("--from-run", help="only summarise an existing run folder that has a report")
     args = parser.parse_args()
-    start = time.time()
+    start, watch = time.time(), common.SharedWatch()
     demo = Path(args.demo_dir)
     if args.from_run:
         run = Path(args.from_run)
@@ -137,10 +131,10 @@ def main() -> None:
     cfg = json.loads((run / "train.json").read_text())["config"]
     peer = None if args.quick else peer_ndcg(run, cfg["eval"], cfg.get("max_seq_length"))
     command = "flock /tmp/densefit-bench.lock python bench/report.py" + (" --quick" if args.quick else "")
-    text = section(data, command, seconds, peer, source)
+    text = section(data, command, seconds, peer, source, watch.note())
     print(text)
     if not args.quick:
-        write_section(text)
+        common.write_section(text, BEGIN, END)
         print(f"updated {DOC}")
 
 

@@ -29,11 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import docsection  # noqa: E402  (bench/docsection.py)
+import common  # noqa: E402  (bench/common.py: machine line, sections, server helpers)
 from progress import line  # noqa: E402  (bench/progress.py: one line per phase)
-from demo import DOC, machine  # noqa: E402
-from load import free_port, stop, wait_ready  # noqa: E402  (the load benchmark's server helpers)
+from common import DOC, machine  # noqa: E402
+from common import free_port, stop, wait_ready  # noqa: E402
 
 BEGIN, END = "<!-- RERANK:BEGIN -->", "<!-- RERANK:END -->"
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,7 +218,7 @@ def main() -> None:
     text = section(results, ce, len(qids), command.strip()).replace("{corpus}", f"{len(test.corpus):,}")
     print(text)
     if not args.quick:
-        docsection.write_section(text, BEGIN, END, DOC)
+        common.write_section(text, BEGIN, END)
         print(f"wrote the RERANK section of {DOC}")
 
 

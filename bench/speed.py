@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-import docsection  # noqa: E402  (bench/docsection.py)
+import common  # noqa: E402  (bench/common.py: machine line, sections, server helpers)
+from common import load_avg, machine  # noqa: E402
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- SPEED:BEGIN -->", "<!-- SPEED:END -->"
 QUERY = "how do I change the permissions of a file in a directory"  # 10 words (+ the '?' free form)
@@ -62,21 +63,6 @@ def matmul_gflops(dtype_name: str, n: int = 2048, reps: int = 5) -> float:
     for _ in range(reps):
         a @ b
     return 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e9
-
-
-def machine() -> str:
-    from densefit.inference.parity import machine_signature
-    from densefit.inference.precision import cpu_flags, cpu_has_fast_bf16
-
-    sig = machine_signature()
-    flags = cpu_flags()
-    return (f"{sig['cpu']}, {sig['cores']} vCPUs, AMX: {'yes' if 'amx_bf16' in flags else 'no'}, "
-            f"AVX512-BF16: {'yes' if 'avx512_bf16' in flags else 'no'}, AVX512-VNNI: "
-            f"{'yes' if 'avx512_vnni' in flags else 'no'} (fast bf16: {'yes' if cpu_has_fast_bf16() else 'no'})")
-
-
-def load_avg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 # ----------------------------------------------------------------------------- data
@@ -260,8 +246,8 @@ def section(r: dict, command: str) -> str:
 
 - command: `{command}`
 - date: {r['date']}; machine: {r['machine']}
-- load average at start / end: {r['load_start']} / {r['load_end']} (the machine was shared with other
-  engineers' jobs during the run, so absolute figures are noisy; ratios come from the same run)
+- load average at start / end: {r['load_start']} / {r['load_end']}; {r['machine_use']} (ratios come from
+  the same run)
 - matmul 2048²: fp32 {m['fp32']:.0f} GFLOP/s, bf16 {m['bf16']:.0f} GFLOP/s. Roofline used below: the
   faster of the two ({m['roof']:.0f} GFLOP/s); MiniLM-L6 costs {r['fpt'] / 1e6:.1f} MFLOP/token forward and
   3x that in training, so the training roofline is {m['roof'] * 1e9 / (3 * r['fpt']):.0f} tokens/s.
@@ -313,13 +299,10 @@ def verdict(r: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    docsection.write_section(text, BEGIN, END, DOC)
-
-
 def run(quick: bool, data_dir: Path) -> dict:
     from densefit.models import load_model
 
+    watch = common.SharedWatch()
     r = {"date": dt.date.today().isoformat(), "machine": machine(), "load_start": load_avg()}
     fp32, bf16 = matmul_gflops("float32"), matmul_gflops("bfloat16", reps=2)
     r["matmul"] = {"fp32": fp32, "bf16": bf16, "roof": max(fp32, bf16)}
@@ -340,7 +323,7 @@ def run(quick: bool, data_dir: Path) -> dict:
     r["n_texts"], r["padding"] = len(texts), padding_waste(mixed)
     print("encode:", flush=True)
     r["encode"] = bench_encode(texts, data_dir, quick, corpus[-300:])
-    r["load_end"] = load_avg()
+    r["load_end"], r["machine_use"] = load_avg(), watch.note()
     r["verdict"] = verdict(r)
     return r
 
@@ -365,7 +348,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(r, indent=2, default=str))
     if not args.quick or args.write_doc:
-        write_section(text)
+        common.write_section(text, BEGIN, END)
         print(f"updated {DOC}", file=sys.stderr)
 
 
