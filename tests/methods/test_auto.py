@@ -56,3 +56,10 @@ def test_inspects_real_files(tmp_path, pairs_file, ir_set):
 def test_unknown_method_lists_the_valid_ones():
     with pytest.raises(UnknownNameError, match="augsbert, auto, distill, genq, gpl, mlm, supervised, tsdae"):
         get_method("simcse")
+
+
+def test_every_method_but_auto_has_a_why_not_line_and_every_line_a_method():
+    from densefit.methods.auto import WHY_NOT
+    from densefit.methods.registry import METHODS
+
+    assert set(WHY_NOT) == set(METHODS) - {"auto"}
