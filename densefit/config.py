@@ -98,6 +98,10 @@ class TrainConfig:
     ship: str = _f("best", "Recipe: best (the best on dev of base, merged and tuned; never worse than the base) or "
                            "tuned (always the fine-tuned model).")
     warmup_ratio: float = _f(0.1, "Fraction of steps for linear learning-rate warm-up.")
+    query_prompt: str | None = _f(None, "Text put before every query, in training and everywhere the model is used "
+                                        "(e.g. 'query: ' for e5); stored in the model folder.")
+    document_prompt: str | None = _f(None, "Text put before every document (e.g. 'passage: ' for e5); stored in the "
+                                           "model folder.")
     max_seq_length: int | None = _f(None, "Truncate texts to this many tokens (default: the model's own limit).")
     seed: int = _f(0, "Random seed for initialisation, shuffling and sampling.")
     eval_steps: int = _f(0, "Evaluate every N steps and keep the best checkpoint (0: only at the end).")

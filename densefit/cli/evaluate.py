@@ -26,6 +26,9 @@ def evaluate(
                                                             "folders as local retrieval tasks); MTEB result format."),
     mteb_out: str = typer.Option("mteb-results", "--mteb-out", help="Folder for MTEB's result files."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bars."),
+    hybrid: Optional[str] = typer.Option(None, "--hybrid", help="on: dense, lexical (BM25), RRF and convex fusion "
+                                         "side by side, with paired CIs against dense; auto: also choose the mode "
+                                         "on the dev split (dense unless fusion wins there). IR folders only."),
 ) -> None:
     """Evaluate models; several --model values are shown side by side."""
     if no_progress:
@@ -39,12 +42,15 @@ def evaluate(
 
         raise ConfigError("--data is required: a BEIR-style folder or an STS file (or use --mteb TASK)")
     from densefit.api import evaluate_encoder, load, load_eval_data
-    from densefit.cli.tables import HEADLINE, print_metric_table
+    from densefit.cli.tables import print_metric_table
     from densefit.data.beir import IRSet
     from densefit.evaluation.bm25 import bm25_run
     from densefit.evaluation.retrieval import evaluate_run
 
     ks = parse_int_list(k, "--k")
+    if hybrid:
+        return _run_hybrid(model[0], data, split, ks, hybrid, as_json, precision=precision,
+                           max_seq_length=max_seq_length)
     target = load_eval_data(data, split)
     columns: dict[str, dict[str, float]] = {}
     if bm25 and isinstance(target, IRSet):
@@ -61,13 +67,21 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(columns, indent=2))
         return
-    keys = None
-    if isinstance(target, IRSet):
-        keys = [key for key in next(iter(columns.values())) if key in HEADLINE or key.endswith("@10")] or None
-        if store:
-            keys = list(dict.fromkeys([*(keys or []), *(key for c in columns.values() for key in c
-                                                        if key.startswith("recall_vs_exact"))]))
-    print_metric_table(columns, keys=keys, delta=len(columns) > 1)
+    print_metric_table(columns, keys=shown_keys(columns, isinstance(target, IRSet), bool(store)),
+                       delta=len(columns) > 1)
+
+
+def shown_keys(columns: dict, retrieval: bool, store: bool) -> list[str] | None:
+    """The table's rows: the headline metrics and every @10 one (+ recall vs exact through a store)."""
+    if not retrieval:
+        return None
+    from densefit.cli.tables import HEADLINE
+
+    keys = [key for key in next(iter(columns.values())) if key in HEADLINE or key.endswith("@10")] or None
+    if store:
+        keys = list(dict.fromkeys([*(keys or []), *(key for c in columns.values() for key in c
+                                                    if key.startswith("recall_vs_exact"))]))
+    return keys
 
 
 def _run_mteb(models: list[str], tasks: str, out: str, as_json: bool) -> None:
@@ -98,3 +112,49 @@ def store_column(uri: str, model: str | None, irset, ks) -> dict[str, float]:
         say(f"[yellow]note: {result['corpus_missing_from_store']} documents of the IR set are not in the store; "
             "index the set's corpus.jsonl into it for comparable metrics[/yellow]")
     return result["metrics"]
+
+
+def _run_hybrid(model: str, data: str, split: Optional[str], ks: list[int], hybrid: str, as_json: bool,
+                **load_options) -> None:
+    """`--hybrid on|auto`: the four modes on the reported split, fusion settings from the dev split."""
+    from densefit.api import load
+    from densefit.cli.tables import print_metric_table
+    from densefit.data.beir import available_splits, is_beir_dir, load_beir
+    from densefit.errors import ConfigError
+    from densefit.evaluation.hybrid import evaluate_hybrid
+    from densefit.evaluation.metrics import per_query_metrics
+    from densefit.report.stats import compare_paired
+
+    if hybrid not in ("on", "auto"):
+        raise ConfigError(f"--hybrid must be 'on' or 'auto', got '{hybrid}'")
+    if not is_beir_dir(data):
+        raise ConfigError(f"--hybrid compares retrieval modes: --data must be a BEIR-style IR folder, got '{data}'")
+    if split == "dev":
+        raise ConfigError("--hybrid chooses its fusion settings on the dev split, so it cannot also report it. "
+                          "Fix: --split test (or leave --split out)")
+    target = load_beir(data, split)
+    dev = load_beir(data, "dev") if "dev" in available_splits(data) else None
+    result = evaluate_hybrid(load(model, **load_options), target, dev, ks)
+    names = {"dense": "dense", "lexical": "lexical (BM25)", "rrf": "hybrid rrf",
+             "convex": f"hybrid convex w={result.weight:g}"}
+    columns = {names[n]: m for n, m in result.metrics.items()}
+    per_query = {n: per_query_metrics(run, target.qrels, ks) for n, run in result.runs.items()}
+    comparisons = {n: compare_paired("ndcg@10", per_query["dense"]["ndcg@10"], per_query[n]["ndcg@10"])
+                   for n in ("lexical", "rrf", "convex")}
+    chosen = result.choice["chosen"] if hybrid == "auto" and result.choice else "dense"
+    if as_json:
+        typer.echo(json.dumps({"metrics": columns, "weight": result.weight, "dev_choice": result.choice,
+                               "chosen": chosen, "vs_dense_ndcg@10": {
+                                   n: {"delta": c.delta, "ci": [c.ci_low, c.ci_high], "p": c.p_value}
+                                   for n, c in comparisons.items()}}, indent=2))
+        return
+    print_metric_table(columns, keys=shown_keys(columns, True, False), delta=False)
+    for n, c in comparisons.items():
+        verdict = "better" if c.ci_low > 0 else "worse" if c.ci_high < 0 else "no clear difference"
+        typer.echo(f"{names[n]} vs dense: ndcg@10 {c.delta:+.4f} (95% CI {c.ci_low:+.4f} to {c.ci_high:+.4f}, "
+                   f"p {c.p_value:.3f}): {verdict}")
+    for note in result.notes:
+        typer.echo(note)
+    if hybrid == "auto":
+        typer.echo(f"auto: {chosen}" + ("" if chosen != "dense" or result.choice is None
+                                        else " (fusion did not win on dev)"))

@@ -61,6 +61,12 @@ def search(
                                                "or field:=JSON (numbers, booleans)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     width: int = typer.Option(80, "--snippet", help="Characters of text shown per hit in the table."),
+    mode: str = typer.Option("dense", "--mode", help="dense (the model), lexical (BM25 over the texts) or hybrid "
+                             "(both, fused); `densefit eval --hybrid` shows which wins on your data."),
+    fusion: str = typer.Option("rrf", "--fusion", help="hybrid: rrf (reciprocal ranks) or convex (normalised "
+                               "scores mixed by --weight)."),
+    weight: float = typer.Option(0.5, "--weight", help="hybrid convex: the dense share in [0, 1] (`densefit eval "
+                                 "--hybrid` chooses it on a dev split)."),
 ) -> None:
     """Search a store: a table of rank, id, score and a text snippet (or --json)."""
     from densefit.index import Index
@@ -68,7 +74,7 @@ def search(
 
     where = parse_filter_args(filter)
     with Index.open(store, model=model) as idx:
-        hits = idx.search(query, k=k, filter=where)
+        hits = idx.search(query, k=k, filter=where, mode=mode, fusion=fusion, weight=weight)
     if as_json:
         typer.echo(json.dumps([{"rank": r, "id": h.id, "score": h.score, "text": h.text, "metadata": h.metadata}
                                for r, h in enumerate(hits, 1)], ensure_ascii=False, indent=2))

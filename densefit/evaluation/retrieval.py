@@ -26,16 +26,23 @@ class RetrievalResult:
 SHOW_FROM_DOCS = 2000  # a corpus this large takes more than a few seconds to encode on a CPU
 
 
-def dense_run(encoder: TextEncoder, irset: IRSet, k: int = 100, show_progress: bool | None = None) -> Run:
-    """Top-k corpus documents for every judged query of `irset`."""
+def dense_run(encoder: TextEncoder, irset: IRSet, k: int = 100, show_progress: bool | None = None,
+              corpus_emb=None) -> Run:
+    """Top-k corpus documents for every judged query of `irset` (`corpus_emb`: the corpus, already encoded)."""
     doc_ids = list(irset.corpus)
     queries = irset.judged_queries()
     query_ids = list(queries)
-    show = len(doc_ids) >= SHOW_FROM_DOCS if show_progress is None else show_progress
-    corpus_emb = encoder.encode([irset.corpus[d] for d in doc_ids], show_progress=show)
-    query_emb = encoder.encode([queries[q] for q in query_ids])
+    if corpus_emb is None:
+        corpus_emb = encode_corpus(encoder, irset, show_progress)
+    query_emb = encoder.encode([queries[q] for q in query_ids], kind="query")
     idx, scores = exact_topk(query_emb, corpus_emb, k)
     return to_run(query_ids, doc_ids, idx, scores)
+
+
+def encode_corpus(encoder: TextEncoder, irset: IRSet, show_progress: bool | None = None):
+    """The corpus embeddings in `irset.corpus` order (what `dense_run` searches)."""
+    show = len(irset.corpus) >= SHOW_FROM_DOCS if show_progress is None else show_progress
+    return encoder.encode(list(irset.corpus.values()), show_progress=show, kind="document")
 
 
 def evaluate_run(run: Run, irset: IRSet, ks=DEFAULT_KS, seconds: float = 0.0) -> RetrievalResult:

@@ -81,6 +81,14 @@ class Store(ABC):
     def flush(self) -> None:
         """Persist derived state (e.g. an ANN index cache); durable rows need no flush."""
 
+    def search_lexical(self, queries: list[str], k: int, filter: dict | None) -> list[list[Hit]]:
+        """BM25 top-k per query text, best first (higher score is better), for lexical and hybrid search."""
+        from densefit.index.errors import StoreError
+
+        raise StoreError(f"the {type(self).__name__} backend has no lexical index in densefit, so mode 'lexical' "
+                         "and 'hybrid' are not available on it. Fix: search with mode dense, or index the corpus "
+                         "into the embedded store (a folder path), which keeps a BM25 index beside the vectors")
+
     def metadata_fields(self) -> set[str] | None:
         """The metadata field names some stored row has (None: this engine cannot tell cheaply)."""
         return None

@@ -29,7 +29,7 @@ def _exact_run(index: Index, irset: IRSet, query_vecs: np.ndarray, query_ids: li
     if isinstance(index.store, LocalStore):
         return _run(index.search_vectors(query_vecs, k=k, exact=True), query_ids)
     doc_ids = list(irset.corpus)
-    doc_vecs = index.encoder.encode([irset.corpus[d] for d in doc_ids])
+    doc_vecs = index.encoder.encode([irset.corpus[d] for d in doc_ids], kind="document")
     idx, scores = exact_topk(query_vecs, doc_vecs, k)
     return to_run(query_ids, doc_ids, idx, scores)
 
@@ -52,7 +52,7 @@ def evaluate_store(index: Index, irset: IRSet, ks=DEFAULT_KS) -> dict:
     start = time.perf_counter()
     queries = irset.judged_queries()
     query_ids = list(queries)
-    query_vecs = index.encoder.encode([queries[q] for q in query_ids])
+    query_vecs = index.encoder.encode([queries[q] for q in query_ids], kind="query")
     k = max(ks)
     t = time.perf_counter()
     ann = _run(index.search_vectors(query_vecs, k=k), query_ids)

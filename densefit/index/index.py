@@ -22,6 +22,8 @@ from densefit.inference.select import as_encoder
 from densefit.index.registry import open_store
 
 
+HYBRID_DEPTH = 100  # candidates each side contributes to a fusion
+
 class Index:
     """A store plus the encoder that fills and queries it."""
 
@@ -116,7 +118,8 @@ class Index:
                 raise DimensionError(f"{len(vectors)} vectors for {len(ids)} ids; nothing was written")
         ids, texts, metadata, keep = _dedupe(ids, texts, metadata, replace)
         if vectors is None:
-            vectors = self.encoder.encode(texts) if texts else np.zeros((0, self.dimension), np.float32)
+            vectors = (self.encoder.encode(texts, kind="document") if texts
+                       else np.zeros((0, self.dimension), np.float32))
         elif keep is not None:
             vectors = vectors[keep]
         return Rows(ids, texts, metadata, vectors)
@@ -136,14 +139,45 @@ class Index:
         return vectors / norms
 
     # -- reads ----------------------------------------------------------------------
-    def search(self, query: str, k: int = 10, filter: dict | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, filter: dict | None = None, **mode) -> list[Hit]:
         """Top-k hits for one query, best first. `filter` is equality on metadata fields, all must match:
-        {"section": "2"} keeps rows whose metadata["section"] == "2" (types matter: "2" is not 2)."""
-        return self.search_many([query], k, filter)[0]
+        {"section": "2"} keeps rows whose metadata["section"] == "2" (types matter: "2" is not 2).
+        `mode="dense"|"lexical"|"hybrid"`, `fusion="rrf"|"convex"`, `weight` (convex: the dense share)."""
+        return self.search_many([query], k, filter, **mode)[0]
 
-    def search_many(self, queries: list[str], k: int = 10, filter: dict | None = None) -> list[list[Hit]]:
-        """Top-k hits per query (one encode pass for all); `filter` as in `search`."""
-        return self.search_vectors(self.encoder.encode(list(queries)), k, filter)
+    def search_many(self, queries: list[str], k: int = 10, filter: dict | None = None, *, mode: str = "dense",
+                    fusion: str = "rrf", weight: float = 0.5) -> list[list[Hit]]:
+        """Top-k hits per query (one encode pass for all); `filter` and the modes as in `search`."""
+        check_mode(mode, fusion, weight)
+        if mode == "lexical":
+            return self.search_lexical(queries, k, filter)
+        vectors = self.encoder.encode(list(queries), kind="query")
+        if mode == "dense":
+            return self.search_vectors(vectors, k, filter)
+        return self.search_hybrid(queries, vectors, k, filter, fusion=fusion, weight=weight)
+
+    def search_lexical(self, queries: list[str], k: int = 10, filter: dict | None = None) -> list[list[Hit]]:
+        """BM25 top-k per query text (the store's lexical index), best first."""
+        if k < 1:
+            raise StoreError(f"k must be >= 1, got {k}")
+        return self.store.search_lexical(list(queries), k, check_filter(filter))
+
+    def search_hybrid(self, queries: list[str], vectors: np.ndarray, k: int = 10, filter: dict | None = None, *,
+                      fusion: str = "rrf", weight: float = 0.5, depth: int = HYBRID_DEPTH) -> list[list[Hit]]:
+        """Dense and lexical top-`depth` fused per query (RRF, or convex with `weight` on dense); top-k kept."""
+        from densefit.evaluation.fusion import convex, rrf
+
+        check_mode("hybrid", fusion, weight)
+        depth = max(depth, k)
+        dense = self.search_vectors(vectors, depth, filter)
+        lexical = self.search_lexical(queries, depth, filter)
+        out = []
+        for d_hits, l_hits in zip(dense, lexical):
+            known = {h.id: h for h in [*l_hits, *d_hits]}
+            d_run, l_run = {"q": {h.id: h.score for h in d_hits}}, {"q": {h.id: h.score for h in l_hits}}
+            fused = (rrf([d_run, l_run]) if fusion == "rrf" else convex(d_run, l_run, weight)).get("q", {})
+            out.append([Hit(i, float(s), known[i].text, known[i].metadata) for i, s in list(fused.items())[:k]])
+        return out
 
     def search_vectors(self, vectors: np.ndarray, k: int = 10, filter: dict | None = None,
                        exact: bool = False) -> list[list[Hit]]:
@@ -184,6 +218,19 @@ class Index:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def check_mode(mode: str, fusion: str = "rrf", weight: float = 0.5) -> None:
+    """A clear error for an unknown search mode or fusion, or a convex weight outside [0, 1]."""
+    from densefit.errors import UnknownNameError
+    from densefit.evaluation.fusion import FUSIONS, MODES
+
+    if mode not in MODES:
+        raise UnknownNameError("search mode", mode, MODES)
+    if fusion not in FUSIONS:
+        raise UnknownNameError("fusion", fusion, FUSIONS)
+    if not 0.0 <= float(weight) <= 1.0:
+        raise StoreError(f"weight must be in [0, 1] (the dense share of a convex fusion), got {weight}")
 
 
 def _check_ids_texts(ids: list[str], texts: list) -> None:

@@ -3,12 +3,14 @@
 Layout of a store folder:
     densefit-store.json   marker: format, version and the store's uuid (written atomically)
     rows.sqlite           rows(rowid, id UNIQUE, text, metadata JSON, vector BLOB) + meta(key, value)
+                          + lexical: an FTS5 index over rows.text, kept by triggers in the same transaction
     ann/gen-<rowid>/      an optional ANN cache (IVF or HNSW) (index.faiss + labels.npy), derived, rebuildable
 
 Why it is crash-safe: every write is one SQLite transaction in WAL mode with
 synchronous=FULL, so a batch is either committed (fsynced to the write-ahead log
 before `write` returns) or absent after a crash; `id` is UNIQUE, so no duplicates;
-the rowid is AUTOINCREMENT, so a replaced row never reuses a number. The search
+the rowid is AUTOINCREMENT, so a replaced row never reuses a number. The lexical (BM25)
+index is updated by triggers inside the same transaction, so it holds exactly the committed rows. The search
 structure is rebuilt from the committed vectors: an ANN cache is only used when it
 belongs to this store (uuid) and is then brought up to date from the rows after it,
 with deleted rows masked out. Concurrent writers serialise on SQLite's write lock
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from densefit.console import say
+from densefit.evaluation.lexical import TOKENIZE, fts_query
 from densefit.index.ann import VectorTable
 from densefit.index.base import Hit, Rows, Store
 from densefit.index.config import IndexConfig
@@ -44,6 +47,16 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE rows(rowid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
                   text TEXT NOT NULL, metadata TEXT NOT NULL, vector BLOB NOT NULL);
 """
+# BM25 over the texts (SQLite FTS5, in the same file): an external-content index that triggers keep in step.
+# A store made before it existed gets it, rebuilt from the rows, on its first write or lexical search.
+LEXICAL_STATEMENTS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(text, content='rows', content_rowid='rowid', "
+    f"tokenize='{TOKENIZE}')",
+    "CREATE TRIGGER IF NOT EXISTS rows_lexical_insert AFTER INSERT ON rows BEGIN "
+    "INSERT INTO lexical(rowid, text) VALUES (new.rowid, new.text); END",
+    "CREATE TRIGGER IF NOT EXISTS rows_lexical_delete AFTER DELETE ON rows BEGIN "
+    "INSERT INTO lexical(lexical, rowid, text) VALUES ('delete', old.rowid, old.text); END",
+)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -86,7 +99,7 @@ def create_store(folder: Path) -> None:
     stage.mkdir()
     try:
         conn = _connect(stage / DB)
-        conn.executescript(SCHEMA)
+        conn.executescript(SCHEMA + "".join(f"{stmt};\n" for stmt in LEXICAL_STATEMENTS))
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
         _write_marker(stage, uuid.uuid4().hex)
@@ -170,6 +183,7 @@ class LocalStore(Store):
                    for i, t, m, b in zip(rows.ids, rows.texts, rows.metadata, blobs)]
         with self.lock:
             with self._transaction():
+                self._ensure_lexical()
                 self._check_dimension(rows.vectors.shape[1])
                 killed = self._delete_ids(rows.ids) if replace else []
                 if not replace:
@@ -177,6 +191,16 @@ class LocalStore(Store):
                 self.conn.executemany("INSERT INTO rows(id, text, metadata, vector) VALUES (?, ?, ?, ?)", records)
             self._after_commit(killed)
         return len(rows)
+
+    def _has_lexical(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE name='lexical'").fetchone() is not None
+
+    def _ensure_lexical(self) -> None:
+        """Inside an open transaction: add the lexical index to a store made before it, from its rows."""
+        if not self._has_lexical():
+            for stmt in LEXICAL_STATEMENTS:  # execute(), not executescript(): that would commit mid-transaction
+                self.conn.execute(stmt)
+            self.conn.execute("INSERT INTO lexical(lexical) VALUES ('rebuild')")
 
     def _after_commit(self, killed: list[int]) -> None:
         self._own_changes = self._wrote = True
@@ -254,6 +278,22 @@ class LocalStore(Store):
             allowed = self._filter_mask(table, filter) if filter else None
             scores, rowids = table.search(vectors, k, allowed, exact=exact)
             return self._hits(scores, rowids)
+
+    def search_lexical(self, queries: list[str], k: int, filter: dict | None) -> list[list[Hit]]:
+        """BM25 (FTS5) top-k per query text, best first; the score is -bm25 (higher is better)."""
+        with self.lock:
+            if not self._has_lexical():
+                with self._transaction():
+                    self._ensure_lexical()
+            where, params = filter_sql(filter) if filter else ("1", [])
+            sql = (f"SELECT rows.id, rows.text, rows.metadata, bm25(lexical) AS s FROM lexical JOIN rows ON "
+                   f"rows.rowid = lexical.rowid WHERE lexical MATCH ? AND ({where}) ORDER BY s, rows.id LIMIT ?")
+            out = []
+            for text in queries:
+                query = fts_query(text)
+                found = self.conn.execute(sql, [query, *params, k]).fetchall() if query else []
+                out.append([Hit(i, -float(score), t, json.loads(m)) for i, t, m, score in found])
+            return out
 
     def _filter_mask(self, table: VectorTable, filter: dict) -> np.ndarray:
         where, params = filter_sql(filter)

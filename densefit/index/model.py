@@ -33,7 +33,7 @@ def fingerprint(encoder: TextEncoder) -> list[list[float]]:
 
 def model_info(model, encoder: TextEncoder) -> dict:
     return {"model": model_label(model, encoder), "dimension": encoder.dimension,
-            "fingerprint": fingerprint(encoder)}
+            "fingerprint": fingerprint(encoder), "prompts": dict(getattr(encoder, "prompts", {}) or {})}
 
 
 def check_same_model(recorded: dict, encoder: TextEncoder, given_name: str, where: str) -> None:
@@ -44,6 +44,7 @@ def check_same_model(recorded: dict, encoder: TextEncoder, given_name: str, wher
         raise ModelMismatchError(
             f"the store at '{where}' was built with model '{name}' ({dim} dimensions), but '{given_name}' "
             f"gives {encoder.dimension}. Fix: search with --model {name} (or leave --model out to use it)")
+    check_same_prompts(recorded, encoder, name, where)
     probes = recorded.get("fingerprint")
     if not probes:
         return
@@ -54,3 +55,15 @@ def check_same_model(recorded: dict, encoder: TextEncoder, given_name: str, wher
             f"the store at '{where}' was built with model '{name}', and '{given_name}' is a different model "
             f"(its embeddings of fixed probe texts differ: cosine {float(cos.min()):.3f}). Fix: search with "
             f"--model {name} (or leave --model out to use it), or re-index with the new model into a new --store")
+
+
+def check_same_prompts(recorded: dict, encoder: TextEncoder, name: str, where: str) -> None:
+    """Documents embedded with one prompt and queries with another do not match: refuse, naming both."""
+    if "prompts" not in recorded:  # a store written before prompts were recorded
+        return
+    now = dict(getattr(encoder, "prompts", {}) or {})
+    if recorded["prompts"] != now:
+        raise ModelMismatchError(
+            f"the store at '{where}' was built with prompts {recorded['prompts'] or 'none'}, but the model now has "
+            f"{now or 'none'}. Fix: search with the model folder that built it ('{name}'), or re-index into a new "
+            "--store with the new prompts")

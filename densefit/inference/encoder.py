@@ -48,8 +48,24 @@ class TextEncoder(Protocol):
     @property
     def tokenizer(self) -> Any: ...
 
-    def encode(self, texts: list[str], *, show_progress: bool = False,
-               batch_size: int | None = None) -> np.ndarray: ...
+    @property
+    def prompts(self) -> dict[str, str]: ...  # kind ("query", "document") -> the text put before it
+
+    def encode(self, texts: list[str], *, show_progress: bool = False, batch_size: int | None = None,
+               kind: str | None = None) -> np.ndarray: ...
+
+
+KINDS = ("query", "document")
+# sentence-transformers' prompt names for each kind (encode_query / encode_document look them up the same way)
+PROMPT_NAMES = {"query": ("query",), "document": ("document", "passage", "corpus")}
+
+
+def prompts_of(configured: dict | None) -> dict[str, str]:
+    """{"query": ..., "document": ...} from a model's prompts dict (only the kinds it has)."""
+    configured = configured or {}
+    found = {kind: next((configured[n] for n in names if configured.get(n)), None) for kind, names in
+             PROMPT_NAMES.items()}
+    return {kind: text for kind, text in found.items() if text}
 
 
 class Encoder:
@@ -75,17 +91,24 @@ class Encoder:
     def max_length(self) -> int:
         return int(self.model.max_seq_length or 512)
 
-    def encode(self, texts: list[str], *, show_progress: bool = False, batch_size: int | None = None) -> np.ndarray:
-        """L2-normalised float32 embeddings, one row per text, in input order."""
+    @property
+    def prompts(self) -> dict[str, str]:
+        return prompts_of(getattr(self.model, "prompts", None))
+
+    def encode(self, texts: list[str], *, show_progress: bool = False, batch_size: int | None = None,
+               kind: str | None = None) -> np.ndarray:
+        """L2-normalised float32 embeddings, one row per text, in input order. `kind` "query" or "document"
+        puts the model's prompt for that kind first (sentence-transformers' own prompt handling)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         import torch
 
         texts, size = list(texts), batch_size or self.batch_size
+        prompt = self.prompts.get(kind) if kind else None  # None: the model's own default, as before
         if not show_progress:  # the hot path (serving, small batches): no bar to build
             with torch.inference_mode(), autocast_context(self.precision, self.device):
                 emb = self.model.encode(texts, batch_size=size, normalize_embeddings=True, convert_to_numpy=True,
-                                        show_progress_bar=False)
+                                        show_progress_bar=False, prompt=prompt)
             return np.asarray(emb, dtype=np.float32)
         chunk, parts = max(size * 16, 512), []  # the bar advances once per chunk
         with torch.inference_mode(), autocast_context(self.precision, self.device), \
@@ -93,6 +116,6 @@ class Encoder:
             for start in range(0, len(texts), chunk):
                 part = texts[start:start + chunk]
                 parts.append(self.model.encode(part, batch_size=size, normalize_embeddings=True,
-                                               convert_to_numpy=True, show_progress_bar=False))
+                                               convert_to_numpy=True, show_progress_bar=False, prompt=prompt))
                 advance(len(part))
         return np.asarray(np.concatenate(parts) if len(parts) > 1 else parts[0], dtype=np.float32)

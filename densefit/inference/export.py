@@ -20,6 +20,7 @@ import numpy as np
 from densefit.console import say
 from densefit.errors import require
 from densefit.inference.batching import padded_batch
+from densefit.inference.encoder import prompts_of
 from densefit.inference.runtimes import MANIFEST
 from densefit.io import publish_dir, staged_dir, write_json_atomic
 from densefit.registry import Registry
@@ -134,7 +135,8 @@ def write_variant(model, variant: Variant, out: Path, calibration_texts: Sequenc
         write_json_atomic(stage / MANIFEST, {
             "format": variant.name, "runtime": variant.runtime, "file": variant.file,
             "precision": variant.precision, "max_seq_length": max_length,
-            "dimension": int(model.get_embedding_dimension()), "parity": None})
+            "dimension": int(model.get_embedding_dimension()), "prompts": prompts_of(getattr(model, "prompts", None)),
+            "parity": None})
         publish_dir(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)

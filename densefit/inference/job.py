@@ -34,10 +34,14 @@ class EncodeJobConfig:
     workers: int = _f(1, "Processes encoding chunks in parallel (threads are split between them).")
     ray: bool = _f(False, "Run the chunks on Ray Data actors (ray.init() or RAY_ADDRESS picks the cluster).")
     overwrite: bool = _f(False, "Replace an existing OUT instead of stopping.")
+    kind: str | None = _f(None, "query or document: put the model's prompt for that kind first (models with "
+                                "prompts, e.g. e5's 'query: '/'passage: '); default: the model's own default.")
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.chunk_size < 1 or self.workers < 1:
             raise ConfigError("batch_size, chunk_size and workers must be >= 1")
+        if self.kind not in (None, "query", "document"):
+            raise ConfigError(f"kind must be query or document, got '{self.kind}'")
 
 
 @dataclass
@@ -123,7 +127,7 @@ def write_part(path: Path, rows: list, embeddings) -> None:
 
 
 def encode_chunk(encoder, cfg: EncodeJobConfig, index: int, rows: list) -> int:
-    embeddings = encoder.encode([r[2] for r in rows], batch_size=cfg.batch_size)
+    embeddings = encoder.encode([r[2] for r in rows], batch_size=cfg.batch_size, kind=cfg.kind)
     write_part(part_path(cfg, index), rows, embeddings)
     return len(rows)
 
@@ -131,7 +135,7 @@ def encode_chunk(encoder, cfg: EncodeJobConfig, index: int, rows: list) -> int:
 def job_signature(cfg: EncodeJobConfig) -> dict:
     """What must match for a resumed job to reuse earlier parts."""
     stat = Path(cfg.input).stat()
-    keys = ("model", "text_field", "id_field", "backend", "precision", "chunk_size")
+    keys = ("model", "text_field", "id_field", "backend", "precision", "chunk_size", "kind")
     return {"input": str(Path(cfg.input).resolve()), "input_size": stat.st_size, "input_mtime": stat.st_mtime,
             **{k: getattr(cfg, k) for k in keys}}
 
@@ -142,7 +146,7 @@ def check_or_write_job(cfg: EncodeJobConfig) -> None:
     folder, sig = parts_dir(cfg), job_signature(cfg)
     path = folder / JOB_FILE
     if path.is_file() and done_parts(cfg):  # without a finished part there is nothing to protect
-        old = json.loads(path.read_text())
+        old = {"kind": None, **json.loads(path.read_text())}  # a job recorded before `kind` existed had none
         if old != sig:
             changed = sorted(k for k in sig if old.get(k) != sig[k])
             raise ConfigError(f"'{folder}' holds parts of a different job (changed: {', '.join(changed)}). "

@@ -55,15 +55,21 @@ class ExportedEncoder:
     def dimension(self) -> int:
         return int(self.manifest["dimension"])
 
+    @property
+    def prompts(self) -> dict[str, str]:
+        return dict(self.manifest.get("prompts") or {})
+
     def _load(self, threads: int) -> None:
         raise NotImplementedError
 
     def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
 
-    def encode(self, texts: list[str], *, show_progress: bool = False, batch_size: int | None = None) -> np.ndarray:
-        """L2-normalised float32 embeddings, one row per text, in input order."""
-        texts = list(texts)
+    def encode(self, texts: list[str], *, show_progress: bool = False, batch_size: int | None = None,
+               kind: str | None = None) -> np.ndarray:
+        """L2-normalised float32 embeddings, one row per text, in input order; `kind` adds the model's prompt."""
+        prompt = self.prompts.get(kind, "") if kind else ""
+        texts = [prompt + t for t in texts] if prompt else list(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out

@@ -89,9 +89,15 @@ class Stages:
 
 
 def load_base_model(cfg: TrainConfig, model: str | None = None):
+    """The base model, with --query-prompt / --document-prompt set on it: the before and after scores, mining
+    and the saved model folder (config_sentence_transformers.json) all use them."""
     from densefit.models import load_model
 
-    return load_model(model or cfg.model, max_seq_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code)
+    loaded = load_model(model or cfg.model, max_seq_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code)
+    given = {"query": cfg.query_prompt, "document": cfg.document_prompt}
+    if any(given.values()):
+        loaded.prompts = {**(loaded.prompts or {}), **{k: v for k, v in given.items() if v}}
+    return loaded
 
 
 def evaluate_before(cfg: TrainConfig, model) -> tuple[Any, EvalOutcome | None]:

@@ -151,7 +151,7 @@ def positive_sets(queries: list[str], positives: list[list[str]], corpus: list[s
 def positive_scores(q_emb: np.ndarray, positives: list[list[str]], encoder) -> np.ndarray:
     """Per query, the lowest cosine to any of its positives (the conservative reference)."""
     flat = [p for pos in positives for p in pos]
-    emb = encoder.encode(flat)
+    emb = encoder.encode(flat, kind="document")
     out, start = np.zeros(len(positives), dtype=np.float32), 0
     for qi, pos in enumerate(positives):
         out[qi] = float((emb[start:start + len(pos)] @ q_emb[qi]).min())
@@ -195,8 +195,9 @@ def mine(encoder, queries: list[str], positives: list[list[str]], corpus: list[s
     t0 = time.perf_counter()
     index = resolve_index(cfg.index, len(corpus), len(queries))
     say(f"mining: encoding {len(corpus) if doc_embeddings is None else 0} documents and {len(queries)} queries")
-    d_emb = doc_embeddings if doc_embeddings is not None else encoder.encode(corpus, show_progress=len(corpus) > 5000)
-    q_emb = encoder.encode(queries)
+    d_emb = (doc_embeddings if doc_embeddings is not None
+             else encoder.encode(corpus, show_progress=len(corpus) > 5000, kind="document"))
+    q_emb = encoder.encode(queries, kind="query")
     t_enc = time.perf_counter()
     depth = min(cfg.depth + cfg.skip_top + max(len(p) for p in positives), len(corpus))
     idx, scores = search(q_emb, d_emb, depth, index)

@@ -263,7 +263,7 @@ def ship(cfg: TrainConfig, base_path: str, tuned, irset, base_score: float,
     """Pick base, merged or tuned on dev; the chosen one replaces OUT/model. Returns (model, record)."""
     from pathlib import Path
 
-    from densefit.models import load_model
+    from densefit.methods.common import load_base_model
     from densefit.methods.merge import interpolate
     from densefit.train.run import MODEL, save_model_atomic
 
@@ -272,7 +272,7 @@ def ship(cfg: TrainConfig, base_path: str, tuned, irset, base_score: float,
     scores = {"base": base_score, "tuned": tuned_score}
     models = {"tuned": tuned}
     if cfg.ship == "best" and scores["tuned"] <= scores["base"] + SHIP_MARGIN:
-        base = load_model(base_path, max_seq_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code)
+        base = load_base_model(dataclasses.replace(cfg, model=base_path))  # with the run's prompts, like tuned
         models["merged"], models["base"] = interpolate(base, tuned, MERGE_WEIGHT), base
         scores["merged"] = dev_score(models["merged"], irset, cfg.precision)
     shipped = choose_shipped(scores) if cfg.ship == "best" else "tuned"

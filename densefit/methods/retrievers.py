@@ -27,8 +27,9 @@ def model_topk(queries: list[str], docs: list[str], k: int, *, encoder=None, ind
                **_) -> list[list[int]]:
     from densefit.methods.mining import resolve_index, search
 
-    d_emb = encoder.encode(docs, show_progress=len(docs) > 5000)
-    idx, _scores = search(encoder.encode(queries), d_emb, k, resolve_index(index, len(docs), len(queries)))
+    d_emb = encoder.encode(docs, show_progress=len(docs) > 5000, kind="document")
+    idx, _scores = search(encoder.encode(queries, kind="query"), d_emb, k,
+                          resolve_index(index, len(docs), len(queries)))
     return [[int(d) for d in row if d >= 0] for row in idx]
 
 

@@ -82,7 +82,8 @@ def _api_routes(app: FastAPI, service: Service) -> None:
     @app.post("/search", response_model=SearchResponse, responses=NOT_READY, tags=["search"])
     async def search(req: SearchRequest):
         """Embed the query, search the store, rerank when a cross-encoder is configured."""
-        return _json(await service.search(req.query, req.k, req.filter, req.model, req.rerank))
+        return _json(await service.search(req.query, req.k, req.filter, req.model, req.rerank, req.mode, req.fusion,
+                                          req.weight))
 
     @app.post("/invocations", responses={200: {"model": InvocationsEmbedResponse}, **NOT_READY},
               tags=["sagemaker"])
@@ -108,7 +109,8 @@ async def _invoke(service: Service, body) -> dict:
             req = SearchRequest.model_validate(body)
         except ValidationError as exc:
             raise from_validation(RequestValidationError(exc.errors())) from None
-        return await service.search(req.query, req.k, req.filter, req.model, req.rerank)
+        return await service.search(req.query, req.k, req.filter, req.model, req.rerank, req.mode, req.fusion,
+                                    req.weight)
     raise ServeError("invalid", 'expected {"inputs": [texts]} to embed or {"query": text, "k": n} to search')
 
 

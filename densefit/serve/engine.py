@@ -20,6 +20,7 @@ import numpy as np
 
 from densefit.console import say
 from densefit.errors import DensefitError
+from densefit.index.errors import FilterError
 from densefit.inference.batching import cheapest_passes
 from densefit.serve.config import ServeConfig
 from densefit.serve.errors import ServeError
@@ -31,6 +32,14 @@ class SearchParams:
     k: int
     filter: dict | None = None
     rerank: bool = True
+    mode: str = "dense"      # dense | lexical | hybrid
+    fusion: str = "rrf"
+    weight: float = 0.5
+
+
+def kind_of(job) -> str | None:
+    """A search job embeds a query; an embeddings job the kind its request named (input_type), else none."""
+    return "query" if isinstance(job.payload, SearchParams) else job.payload if isinstance(job.payload, str) else None
 
 
 @dataclass
@@ -168,8 +177,9 @@ class Engine:
     def run(self, jobs: list) -> list[Any]:
         slot = self.slots[jobs[0].group]
         texts = [t for job in jobs for t in job.texts]
+        kinds = [kind_of(job) for job in jobs for _ in job.texts]
         start = time.perf_counter()
-        vectors = self._embed(slot, texts, [n for job in jobs for n in job.lengths])
+        vectors = self._embed_kinds(slot, texts, [n for job in jobs for n in job.lengths], kinds)
         timing = {"embed_ms": (time.perf_counter() - start) * 1000, "batch_texts": len(texts)}
         parts, at = [], 0
         for job in jobs:
@@ -182,7 +192,19 @@ class Engine:
                          searches, results, timing)
         return results
 
-    def _embed(self, slot: ModelSlot, texts: list[str], lengths: list[int]) -> np.ndarray:
+    def _embed_kinds(self, slot: ModelSlot, texts: list[str], lengths: list[int], kinds: list) -> np.ndarray:
+        """Queries, documents and plain texts get their own prompt, so each kind is embedded on its own."""
+        if len(set(kinds)) == 1:
+            return self._embed(slot, texts, lengths, kinds[0])
+        out: np.ndarray | None = None
+        for kind in dict.fromkeys(kinds):
+            idx = [i for i, k in enumerate(kinds) if k == kind]
+            part = self._embed(slot, [texts[i] for i in idx], [lengths[i] for i in idx], kind)
+            out = np.empty((len(texts), part.shape[1]), dtype=np.float32) if out is None else out
+            out[idx] = part
+        return out
+
+    def _embed(self, slot: ModelSlot, texts: list[str], lengths: list[int], kind: str | None = None) -> np.ndarray:
         """Embed in the cheapest forward passes (similar lengths together, each within the token budget).
 
         One pass padded to the batch's longest text makes a burst of short queries pay for one long one,
@@ -190,7 +212,7 @@ class Engine:
         time per batch of 32: 57 ms in one pass, 41 ms split; of 48: 96 ms and 60 ms."""
         out: np.ndarray | None = None
         for idx in cheapest_passes(lengths, self.cfg.max_batch_tokens):
-            vectors = slot.encoder.encode([texts[i] for i in idx], batch_size=len(idx))
+            vectors = slot.encoder.encode([texts[i] for i in idx], batch_size=len(idx), kind=kind)
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[idx] = vectors
@@ -214,24 +236,34 @@ class Engine:
         return max(p.k, self.cfg.rerank_top_n) if self.reranker is not None and p.rerank else p.k
 
     def _retrieve(self, slot, params: list[SearchParams], qvecs) -> list:
-        """One search_vectors call for all unfiltered queries; one per filtered query (its error is its own)."""
+        """One search_vectors call for all plain dense queries; one call per other query (its error is its own)."""
         out: list[Any] = [None] * len(params)
-        plain = [i for i, p in enumerate(params) if not p.filter]
+        plain = [i for i, p in enumerate(params) if not p.filter and p.mode == "dense"]
         if plain:
             depth = max(self._depth(params[i]) for i in plain)
             found = slot.index.search_vectors(np.stack([qvecs[i] for i in plain]), k=depth)
             for i, hits in zip(plain, found):
                 out[i] = list(hits)[:self._depth(params[i])]
         for i, p in enumerate(params):
-            if p.filter:
+            if p.filter or p.mode != "dense":
                 try:
-                    self._check_fields(slot, p.filter)
-                    out[i] = list(slot.index.search_vectors(qvecs[i][None, :], k=self._depth(p), filter=p.filter)[0])
+                    if p.filter:
+                        self._check_fields(slot, p.filter)
+                    out[i] = self._retrieve_one(slot, p, qvecs[i])
                 except ServeError as exc:
                     out[i] = exc
                 except DensefitError as exc:
-                    out[i] = ServeError("invalid", f"filter: {exc}", param="filter")
+                    param = "mode" if p.mode != "dense" and not isinstance(exc, FilterError) else "filter"
+                    out[i] = ServeError("invalid", f"{param}: {exc}", param=param)
         return out
+
+    def _retrieve_one(self, slot, p: SearchParams, qvec) -> list:
+        if p.mode == "lexical":
+            return list(slot.index.search_lexical([p.query], k=self._depth(p), filter=p.filter)[0])
+        if p.mode == "hybrid":
+            return list(slot.index.search_hybrid([p.query], qvec[None, :], k=self._depth(p), filter=p.filter,
+                                                 fusion=p.fusion, weight=p.weight)[0])
+        return list(slot.index.search_vectors(qvec[None, :], k=self._depth(p), filter=p.filter)[0])
 
     @staticmethod
     def _check_fields(slot: ModelSlot, filter: dict) -> None:

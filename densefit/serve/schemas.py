@@ -19,6 +19,9 @@ class EmbeddingsRequest(BaseModel):
     dimensions: StrictInt | None = Field(None, ge=1,
                                          description="Keep the first N dimensions (Matryoshka), renormalised.")
     user: str | None = Field(None, description="Accepted and ignored, as in OpenAI's API.")
+    input_type: Literal["query", "document"] | None = Field(
+        None, description="query or document: put the model's prompt for that kind first (as /search does for "
+                          "its query); omitted: the model's own default.")
 
 
 class EmbeddingItem(BaseModel):
@@ -49,6 +52,10 @@ class SearchRequest(BaseModel):
     filter: dict[str, Any] | None = Field(None, description="Metadata equality filter, passed to the store.")
     model: str | None = Field(None, description="Which served model (and its store) to search with.")
     rerank: bool = Field(True, description="Rerank with the cross-encoder when one is configured.")
+    mode: Literal["dense", "lexical", "hybrid"] = Field(
+        "dense", description="dense (the model), lexical (the store's BM25 index) or hybrid (both, fused).")
+    fusion: Literal["rrf", "convex"] = Field("rrf", description="hybrid: reciprocal-rank or convex score fusion.")
+    weight: float = Field(0.5, ge=0.0, le=1.0, description="hybrid convex: the dense share in [0, 1].")
 
 
 class SearchHit(BaseModel):
@@ -63,6 +70,7 @@ class SearchResponse(BaseModel):
     model: str
     query: str
     k: int
+    mode: str = Field("dense", description="The retrieval mode that answered: dense, lexical or hybrid.")
     reranked: bool
     hits: list[SearchHit]
     timings: dict[str, float] = Field(description="embed_ms, search_ms, rerank_ms of the batch; batch_texts.")

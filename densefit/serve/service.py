@@ -112,7 +112,7 @@ class Service:
             raise ServeError("invalid", f"input has {len(texts)} texts; the limit is {self.cfg.max_inputs} "
                              "(max_inputs)", param="input")
 
-    async def embed(self, raw_input, model: str | None, dimensions: int | None = None):
+    async def embed(self, raw_input, model: str | None, dimensions: int | None = None, kind: str | None = None):
         """(name, vectors, tokens used) for a string or list of strings."""
         self.require_loaded()
         texts = as_texts(raw_input)
@@ -120,11 +120,11 @@ class Service:
         self.batcher.admit(len(texts))  # an overloaded server answers 429 before tokenising anything
         slot = self.engine.slot(model)
         texts, counts = self.engine.prepare(slot, texts)
-        result = await self.batcher.submit(slot.name, texts, counts)
+        result = await self.batcher.submit(slot.name, texts, counts, payload=kind)
         return slot.name, truncate_dims(result["vectors"], dimensions), sum(counts)
 
     async def openai_embeddings(self, req) -> dict:
-        name, vectors, tokens = await self.embed(req.input, req.model, req.dimensions)
+        name, vectors, tokens = await self.embed(req.input, req.model, req.dimensions, req.input_type)
         encode = encode_base64 if req.encoding_format == "base64" else (lambda v: v.tolist())
         data = [{"object": "embedding", "index": i, "embedding": encode(v)} for i, v in enumerate(vectors)]
         return {"object": "list", "data": data, "model": name,
@@ -132,7 +132,8 @@ class Service:
 
     # ------------------------------------------------------------------ search
 
-    async def search(self, query, k: int = 10, filter=None, model: str | None = None, rerank: bool = True) -> dict:
+    async def search(self, query, k: int = 10, filter=None, model: str | None = None, rerank: bool = True,
+                     mode: str = "dense", fusion: str = "rrf", weight: float = 0.5) -> dict:
         self.require_loaded()
         if not isinstance(query, str):
             raise ServeError("invalid", "query must be a string", param="query")
@@ -144,10 +145,10 @@ class Service:
         slot = self.engine.slot(model, for_search=True)
         self.batcher.admit(1)
         texts, counts = self.engine.prepare(slot, [query], what="query")
-        params = SearchParams(texts[0], k, filter or None, rerank)
+        params = SearchParams(texts[0], k, filter or None, rerank, mode, fusion, weight)
         result = await self.batcher.submit(slot.name, texts, counts, payload=params)
         reranked = bool(rerank and self.engine.reranker is not None)
-        return {"model": slot.name, "query": query, "k": k, "reranked": reranked, "hits": result["hits"],
+        return {"model": slot.name, "query": query, "k": k, "mode": mode, "reranked": reranked, "hits": result["hits"],
                 "timings": result["timings"]}
 
     def info(self) -> dict:

@@ -107,6 +107,17 @@ def build_arguments(cfg: TrainConfig, out: Path, precision: str, in_batch_negati
     return SentenceTransformerTrainingArguments(**kwargs)
 
 
+def column_prompts(cfg: TrainConfig, columns: list[str]) -> dict[str, str]:
+    """The trainer's `prompts` argument: --query-prompt on the anchor column, --document-prompt on the others
+    of query-document rows (positive, negative, negative_2, ...)."""
+    query, document = getattr(cfg, "query_prompt", None), getattr(cfg, "document_prompt", None)
+    if "anchor" not in columns:
+        return {}
+    found = {"anchor": query} if query else {}
+    found.update({c: document for c in columns if document and c.startswith(("positive", "negative"))})
+    return found
+
+
 def _resume_point(cfg: TrainConfig, out: Path) -> str | None:
     ckpt_root = out / CHECKPOINTS
     if not cfg.resume:
@@ -154,6 +165,7 @@ def train(cfg: TrainConfig, model, loss, dataset, *, in_batch_negatives: bool = 
     say(explain_precision(cfg.precision, device))
     best_metric = evaluator.metric_key if evaluator is not None else None
     args = build_arguments(cfg, out, precision, in_batch_negatives, best_metric)
+    args.prompts = column_prompts(cfg, dataset.column_names) or None
     from transformers import PrinterCallback
 
     from densefit.train.progress import RichProgress

@@ -101,3 +101,27 @@ def test_train_help_is_grouped_in_panels_with_defaults_from_the_config():
         assert f"─ {panel} " in shown.stdout, panel
     assert "--mine-depth" in shown.stdout and "[default: 50]" in shown.stdout
     assert "--lr" in shown.stdout and "--learning-rate" in shown.stdout
+
+
+def test_eval_hybrid_reports_every_mode_and_chooses_on_the_dev_split(tiny_model, tmp_path):
+    import random
+
+    from densefit.data.beir import write_beir
+    from densefit.evaluation.fusion import WEIGHTS
+
+    from ..conftest import sentence
+
+    rng = random.Random(3)
+    corpus = {f"d{i}": {"text": sentence(rng, 12)} for i in range(60)}
+    queries = {f"q{i}": " ".join(rng.sample(corpus[f"d{i}"]["text"].split(), 3)) for i in range(40)}
+    qrels = {f"q{i}": {f"d{i}": 1} for i in range(40)}
+    ir = write_beir(tmp_path / "ir", corpus, queries, {"dev": {q: qrels[q] for q in list(qrels)[:20]},
+                                                        "test": {q: qrels[q] for q in list(qrels)[20:]}})
+    shown = run_cli("eval", "--model", tiny_model, "--data", str(ir), "--hybrid", "auto", "--json", "--k", "10")
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    out = json.loads(shown.stdout)
+    assert len(out["metrics"]) == 4 and out["weight"] in WEIGHTS
+    assert out["chosen"] in ("dense", "rrf", "convex") and out["dev_choice"]["chosen"] == out["chosen"]
+    assert set(out["vs_dense_ndcg@10"]) == {"lexical", "rrf", "convex"}
+    refused = run_cli("eval", "--model", tiny_model, "--data", str(ir), "--hybrid", "on", "--split", "dev")
+    assert refused.returncode == 2 and "--split test" in refused.stderr and "Traceback" not in refused.stderr

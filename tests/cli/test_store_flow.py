@@ -59,3 +59,18 @@ def test_index_then_search_then_eval_then_serve_as_separate_commands(backend, tm
         finally:
             proc.terminate()
             proc.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_search_modes_as_separate_commands(tmp_path, tiny_model, ir_set):
+    doc = first_doc(ir_set)
+    store = tmp_path / "store"
+    densefit("index", "--model", tiny_model, "--corpus", ir_set, "--store", store, "--no-progress")
+    lexical = json.loads(densefit("search", doc["text"], "--store", store, "--mode", "lexical", "-k", "3", "--json"))
+    assert lexical[0]["id"] == doc["_id"]  # a document's own text is its best BM25 match
+    hybrid = json.loads(densefit("search", doc["text"], "--store", store, "--mode", "hybrid", "--fusion", "convex",
+                                 "--weight", "0.5", "-k", "3", "--json"))
+    assert hybrid[0]["id"] == doc["_id"] and len(hybrid) == 3
+    bad = subprocess.run([DENSEFIT, "search", "x", "--store", str(store), "--mode", "semantic"], capture_output=True,
+                         text=True, timeout=300, env=ENV)
+    assert bad.returncode == 2 and "choose one of: dense, hybrid, lexical" in bad.stderr

@@ -91,7 +91,16 @@ def check_store(store: Path, candidates: list[dict]) -> dict:
         if ids:
             top1 = [hits[0].id for hits in idx.search_vectors(vecs, k=1)]
             assert top1 == ids, "a stored vector's top-1 neighbour is not itself"
+        check_lexical(idx)
     return state
+
+
+def check_lexical(idx: Index) -> None:
+    """The FTS5 index holds exactly the committed rows: FTS5's own integrity check, and the same rowids."""
+    conn = idx.store.conn
+    conn.execute("INSERT INTO lexical(lexical, rank) VALUES ('integrity-check', 1)")  # raises when corrupt
+    indexed = {r[0] for r in conn.execute("SELECT rowid FROM lexical WHERE lexical MATCH '\"text\"'")}
+    assert indexed == {r[0] for r in conn.execute("SELECT rowid FROM rows")}, "lexical index and rows differ"
 
 
 def test_sigkill_at_random_points_leaves_a_consistent_store(tmp_path):

@@ -34,6 +34,22 @@ def test_filter_and_k_limit(search_server):
     assert httpx.post(base + "/search", json={"query": "", "k": 3}).status_code == 400
 
 
+@pytest.mark.parametrize("request_mode", [{"mode": "lexical"}, {"mode": "hybrid"},
+                                          {"mode": "hybrid", "fusion": "convex", "weight": 0.3}])
+def test_lexical_and_hybrid_modes_answer_what_the_index_answers(search_server, store_a, request_mode):
+    from densefit.index import Index
+
+    base, _ = search_server
+    body = httpx.post(base + "/search", json={"query": "file disk memory", "k": 5, **request_mode}).json()
+    assert body["mode"] == request_mode["mode"]
+    with Index.open(store_a) as idx:
+        want = idx.search("file disk memory", k=5, **request_mode)
+    assert [h["id"] for h in body["hits"]] == [h.id for h in want] and want
+    assert [h["score"] for h in body["hits"]] == pytest.approx([h.score for h in want], abs=1e-4)
+    bad = httpx.post(base + "/search", json={"query": "x", "mode": "semantic"})
+    assert bad.status_code == 422 and "mode" in bad.text
+
+
 def test_compare_model_searches_its_own_store(search_server, store_b):
     from densefit.index import Index
 

@@ -76,7 +76,7 @@ function renderColumn(result, words) {
   col.appendChild(el("h2", null, result.model));
   const t = result.timings || {};
   const stages = ["embed_ms", "search_ms", "rerank_ms"].filter((s) => s in t).map((s) => `${s.replace("_ms", "")} ${t[s].toFixed(1)} ms`);
-  col.appendChild(el("div", "meta", `${result.hits.length} hits${result.reranked ? ", reranked" : ""} · ${stages.join(" · ")}`));
+  col.appendChild(el("div", "meta", `${result.hits.length} hits · ${result.mode || "dense"}${result.reranked ? ", reranked" : ""} · ${stages.join(" · ")}`));
   const list = el("ol", "results");
   result.hits.forEach((hit, i) => {
     const item = el("li", "result");
@@ -99,7 +99,8 @@ async function search(event) {
   if ($("compare").checked && $("model-b").value) models.push($("model-b").value);
   $("error").hidden = true;
   try {
-    const results = await Promise.all(models.map((model) => call("/search", { query, k, model })));
+    const mode = $("mode").value;
+    const results = await Promise.all(models.map((model) => call("/search", { query, k, model, mode })));
     const words = terms(query);
     $("columns").replaceChildren(...results.map((r) => renderColumn(r, words)));
   } catch (err) {
