@@ -14,7 +14,8 @@ from densefit.methods.common import TRAIN_JSON, FitResult  # noqa: F401 (re-expo
 
 
 def load(model: str = "default", **kwargs: Any) -> TextEncoder:
-    """Load a model (`default`, a run or model folder, or a hub id) as a TextEncoder (`.encode(texts, kind=...)`) through the one loader.
+    """Load a model (`default`, a run or model folder, or a hub id) as a TextEncoder
+    (`.encode(texts, kind=...)`), through the one loader every layer uses.
 
     `backend="auto"` (default) uses an export of the model (`<model>/exports/`, or the user cache for a
     model you do not own) only when its parity check passed and it was measured faster on this CPU;
