@@ -24,9 +24,6 @@ def _f(default: Any, help: str, **kw: Any) -> Any:
     return field(default=default, metadata={"help": help}, **kw)
 
 
-setting = _f  # the public name, for config dataclasses in other layers
-
-
 def help_of(cls: type, name: str) -> str:
     """The help text of a config field, for CLI options."""
     return next(f.metadata["help"] for f in dataclasses.fields(cls) if f.name == name)

@@ -34,7 +34,8 @@ class Registry(Mapping):
             raise UnknownNameError(self.kind, name, self.names())
         return name
 
-    def get(self, name: str, default: Any = None) -> Any:  # noqa: ARG002 - an unknown name is an error, not None
+    def __getitem__(self, name: str) -> Any:
+        """The entry, imported; an unknown name is UnknownNameError (so `get` raises it too, not a default)."""
         entry = self._entries[self.check(name)]
         if isinstance(entry, str) and ":" in entry:
             module, attr = entry.split(":", 1)
@@ -45,9 +46,6 @@ class Registry(Mapping):
         """Where an entry lives ("module:attr"), without importing it."""
         entry = self._entries[self.check(name)]
         return entry if isinstance(entry, str) else f"{entry.__module__}:{entry.__qualname__}"
-
-    def __getitem__(self, name: str) -> Any:
-        return self.get(name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)

@@ -52,18 +52,16 @@ def _default_text(value: Any) -> str:
 
 
 def config_parameters(cls: type, *, aliases: dict[str, tuple[str, ...]] | None = None,
-                      panels: dict[str, str] | None = None, env: Callable[[str], str] | None = None,
-                      skip: tuple[str, ...] = ()) -> list[inspect.Parameter]:
+                      panels: dict[str, str] | None = None,
+                      env: Callable[[str], str] | None = None) -> list[inspect.Parameter]:
     """One keyword parameter per field: Optional[type] = typer.Option(None, flags, help, panel)."""
     hints, aliases, panels = typing.get_type_hints(cls), aliases or {}, panels or {}
     params = []
     for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
         kind = _base_type(hints[f.name])
         is_list = typing.get_origin(kind) is list
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        flags = ([f"{flag_of(f.name)}/--no-{f.name.replace('_', '-')}"] if kind is bool else [flag_of(f.name)])
+        flags = [f"{flag_of(f.name)}/--no-{flag_of(f.name)[2:]}" if kind is bool else flag_of(f.name)]
         help_text = (f.metadata["help"] + (LISTS_HELP if is_list else "") + _default_text(default)
                      + (f" \\[env {env(f.name)}]" if env else ""))
         option = typer.Option(None, *aliases.get(f.name, ()), *flags, help=help_text, show_default=False,

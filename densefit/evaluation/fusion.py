@@ -55,11 +55,9 @@ def convex(dense: Run, lexical: Run, weight: float, depth: int = 100) -> Run:
 
 
 def _mean(run: Run, qrels, metric: str) -> float:
-    from densefit.evaluation.metrics import per_query_metrics
+    from densefit.evaluation.metrics import retrieval_metrics
 
-    k = int(metric.split("@")[1]) if "@" in metric else 10
-    values = per_query_metrics(run, qrels, (k,))[metric]
-    return sum(values.values()) / max(len(values), 1)
+    return retrieval_metrics(run, qrels, (int(metric.split("@")[1]) if "@" in metric else 10,))[metric]
 
 
 def choose_weight(dense: Run, lexical: Run, qrels, metric: str = "ndcg@10",

@@ -33,7 +33,7 @@ def fingerprint(encoder: TextEncoder) -> list[list[float]]:
 
 def model_info(model, encoder: TextEncoder) -> dict:
     return {"model": model_label(model, encoder), "dimension": encoder.dimension,
-            "fingerprint": fingerprint(encoder), "prompts": dict(getattr(encoder, "prompts", {}) or {})}
+            "fingerprint": fingerprint(encoder), "prompts": encoder.prompts}
 
 
 def check_same_model(recorded: dict, encoder: TextEncoder, given_name: str, where: str) -> None:
@@ -61,7 +61,7 @@ def check_same_prompts(recorded: dict, encoder: TextEncoder, name: str, where: s
     """Documents embedded with one prompt and queries with another do not match: refuse, naming both."""
     if "prompts" not in recorded:  # a store written before prompts were recorded
         return
-    now = dict(getattr(encoder, "prompts", {}) or {})
+    now = encoder.prompts
     if recorded["prompts"] != now:
         raise ModelMismatchError(
             f"the store at '{where}' was built with prompts {recorded['prompts'] or 'none'}, but the model now has "

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from densefit.config import _f
 from densefit.errors import ConfigError, DataError
+from densefit.inference.encoder import KINDS
 from densefit.io import atomic_path
 
 PARTS_SUFFIX, JOB_FILE = ".parts", "job.json"
@@ -40,7 +41,7 @@ class EncodeJobConfig:
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.chunk_size < 1 or self.workers < 1:
             raise ConfigError("batch_size, chunk_size and workers must be >= 1")
-        if self.kind not in (None, "query", "document"):
+        if self.kind not in (None, *KINDS):
             raise ConfigError(f"kind must be query or document, got '{self.kind}'")
 
 
@@ -175,7 +176,6 @@ def merge_parts(cfg: EncodeJobConfig) -> int:
             if writer is not None:
                 writer.close()
     return rows
-
 
 
 # ----------------------------------------------------------------------------- running
