@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.markup import escape
 
+from densefit.cli import build as build_cmd
 from densefit.cli import data as data_cmd
 from densefit.cli import demo as demo_cmd
 from densefit.cli import encode as encode_cmd
@@ -29,6 +30,7 @@ app.command("encode")(encode_cmd.encode)
 app.command("export")(export_cmd.export)
 app.command("index")(index_cmd.index)
 app.command("search")(index_cmd.search)
+app.command("build")(build_cmd.build)
 app.command("serve")(serve_cmd.serve)
 app.command("report")(report_cmd.report)
 app.command("compare")(report_cmd.compare)

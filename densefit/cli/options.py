@@ -53,11 +53,17 @@ def _default_text(value: Any) -> str:
 
 def config_parameters(cls: type, *, aliases: dict[str, tuple[str, ...]] | None = None,
                       panels: dict[str, str] | None = None,
-                      env: Callable[[str], str] | None = None) -> list[inspect.Parameter]:
-    """One keyword parameter per field: Optional[type] = typer.Option(None, flags, help, panel)."""
+                      env: Callable[[str], str] | None = None,
+                      positional: tuple[str, ...] = ()) -> list[inspect.Parameter]:
+    """One keyword parameter per field: Optional[type] = typer.Option(None, flags, help, panel); a field
+    named in `positional` is a command argument instead (`densefit build FOLDER`)."""
     hints, aliases, panels = typing.get_type_hints(cls), aliases or {}, panels or {}
-    params = []
+    params = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                                default=typer.Argument(None, help=help_of(cls, name), show_default=False))
+              for name in positional]
     for f in dataclasses.fields(cls):
+        if f.name in positional:
+            continue
         kind = _base_type(hints[f.name])
         is_list = typing.get_origin(kind) is list
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default

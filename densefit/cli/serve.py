@@ -3,11 +3,32 @@ DENSEFIT_SERVE_<NAME>; a flag wins over the variable."""
 
 from __future__ import annotations
 
+import inspect
+from typing import Optional
+
+import typer
+
 from densefit.cli.options import config_command
 from densefit.serve.config import ServeConfig, env_var
 
+BUILD_HELP = ("A folder written by `densefit build`: serves its tuned model and index, with the base model "
+              "to compare against (flags still win).")
 
-def run(**values) -> None:
+
+def build_defaults(folder: str | None, values: dict) -> dict:
+    """The values of a build folder under the flags the user gave."""
+    if not folder:
+        return values
+    from densefit.build.manifest import is_build, serve_settings
+    from densefit.errors import ConfigError
+
+    if not is_build(folder):
+        raise ConfigError(f"'{folder}' is not a build folder (no build.json). Fix: run `densefit build DOCS "
+                          f"--out {folder}` first, or serve a model with --model and --store")
+    return {**serve_settings(folder), **{k: v for k, v in values.items() if v is not None}}
+
+
+def run(folder: str | None = None, **values) -> None:
     """Serve embeddings (OpenAI-compatible), /search, health, metrics and the search page."""
     import os
 
@@ -17,7 +38,7 @@ def run(**values) -> None:
     from densefit.models import resolve_model
     from densefit.serve import serve as start
 
-    cfg = ServeConfig.from_env(**values)
+    cfg = ServeConfig.from_env(**build_defaults(folder, values))
     for spec in (cfg.model, cfg.compare_model):
         if spec:
             resolve_model(spec)  # a missing folder fails now, not after the server started
@@ -25,4 +46,6 @@ def run(**values) -> None:
     start(cfg)
 
 
-serve = config_command(ServeConfig, run, env=env_var)
+FOLDER = inspect.Parameter("folder", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str],
+                           default=typer.Argument(None, help=BUILD_HELP, show_default=False))
+serve = config_command(ServeConfig, run, env=env_var, extra=[FOLDER])
