@@ -86,6 +86,31 @@ def folder_to_server() -> dict:
             "top_hits": [h["metadata"].get("source") for h in hits]}
 
 
+def html_parsers() -> dict:
+    """Pages/s of the HTML reader's parser (lexbor) against the standard library's, on python3.11-doc."""
+    from densefit.data.builders.pydocs import fetch_html_root, parse_html, text_of
+    from densefit.data.documents.html import _marked_text, parse
+
+    pages = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(fetch_html_root(None).rglob("*.html"))]
+    out = {}
+    for name, fn in (("selectolax (lexbor)", lambda s: _marked_text(parse(s))),
+                     ("html.parser (stdlib)", lambda s: text_of(parse_html(s)))):
+        t = time.perf_counter()
+        for page in pages:
+            fn(page)
+        out[name] = len(pages) / (time.perf_counter() - t)
+    return {"pages": len(pages), "pages_per_s": out}
+
+
+def _parser_lines(p: dict) -> list[str]:
+    rates = p["pages_per_s"]
+    best = max(rates, key=rates.get)
+    other = min(rates, key=rates.get)
+    return ["", f"HTML parser, {p['pages']} python3.11-doc pages: " +
+            ", ".join(f"{n} {r:.0f} pages/s" for n, r in rates.items()) +
+            f"; {best} is {rates[best] / rates[other]:.1f}x {other}, so the reader uses it."]
+
+
 def _domain_lines(rows: list[dict]) -> list[str]:
     lines = ["| domain | chunks | test queries | base MRR@10 | built MRR@10 | Δ [95% CI] | shipped | wall |",
              "|---|---:|---:|---:|---:|---:|---|---:|"]
@@ -124,6 +149,8 @@ def write(results: dict, watch_note: str) -> None:
         lines += _domain_lines(results["domains"])
     if results.get("folder"):
         lines += _folder_lines(results["folder"])
+    if results.get("parsers"):
+        lines += _parser_lines(results["parsers"])
     lines.append(END)
     common.write_section("\n".join(lines), BEGIN, END)
     print("\n".join(lines))
@@ -140,7 +167,7 @@ def main() -> None:
     if args.cached:
         results = json.loads(cache.read_text())
     else:
-        results = {"domains": [corpus_only(n) for n in args.only.split(",") if n]}
+        results = {"parsers": html_parsers(), "domains": [corpus_only(n) for n in args.only.split(",") if n]}
         if not args.no_folder:
             results["folder"] = folder_to_server()
         results["note"] = watch.note()
