@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from densefit.console import progress, say
@@ -25,7 +24,6 @@ class ChunkResult:
     read: int = 0
     reused: int = 0
     removed: int = 0
-    settings: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         reasons: dict[str, int] = {}
@@ -34,11 +32,6 @@ class ChunkResult:
         return {"chunks": len(self.rows), "files_read": self.read, "files_unchanged": self.reused,
                 "files_removed": self.removed, "skipped": len(self.skipped), "skipped_by_reason": reasons,
                 "skipped_files": [asdict(s) for s in self.skipped]}
-
-
-def chunk_id(source: str, n: int, text: str) -> str:
-    """Stable while the text is: a changed chunk gets a new id, so re-indexing touches only changed chunks."""
-    return f"{source}#{n}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def _entries(root: Path) -> list[FileEntry]:
@@ -61,12 +54,7 @@ def _previous(out: Path, settings: dict) -> tuple[dict, dict[str, dict]]:
 
 
 def _chunk_rows(docs, budget: int, overlap: int, count: Callable[[str], int]) -> list[dict]:
-    rows = []
-    for doc in docs:
-        for n, chunk in enumerate(chunk_document(doc, budget, overlap, count)):
-            chunk.id = chunk_id(doc.source, n, chunk.title + "\n" + chunk.text)
-            rows.append(chunk.row())
-    return rows
+    return [chunk.row() for doc in docs for chunk in chunk_document(doc, budget, overlap, count)]
 
 
 def _unchanged(entry: FileEntry, before: dict | None) -> bool:
@@ -79,7 +67,7 @@ def chunk_folder(root: Path, out: Path, budget: int, overlap: int, count: Callab
     settings = {"budget": budget, "overlap": overlap, "model": model, "version": 1}
     old_files, old_rows = _previous(out, settings)
     entries = _entries(root)
-    result, files = ChunkResult([], [], settings=settings), {}
+    result, files = ChunkResult([], []), {}
     with progress("read", len(entries), "files") as advance:
         for entry in entries:
             files[entry.path] = _one_file(root, entry, old_files.get(entry.path), old_rows, result, budget,

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from densefit.config import _f
 from densefit.errors import ConfigError
 
+MINIMUMS = {"min_real_test": 1, "chunk_overlap": 0, "queries_per_chunk": 1, "max_train_pairs": 1, "test_queries": 1,
+            "max_file_mb": 1}
+
 
 @dataclass
 class BuildConfig:
@@ -16,7 +19,7 @@ class BuildConfig:
     model: str = _f("default", "Base model to tune: 'default' (bundled MiniLM), a model folder or a hub id.")
     queries: str | None = _f(None, "Real queries: a JSONL of {\"query\": ..., \"source\": FILE} (a query log with "
                                    "the clicked file) or {\"query\": ..., \"chunk\": ID}. With at least "
-                                   "--min-real-test of them they are the test split, else they join dev.")
+                                   "--min-real-test of them they are the test split, else they join the generated one.")
     min_real_test: int = _f(50, "Real queries needed to make them the test split (generated test queries "
                                 "overrate a model: they are cut from their own chunk).")
     chunk_tokens: int | None = _f(None, "Token budget of a chunk, its title included (default: the model's "
@@ -41,11 +44,9 @@ class BuildConfig:
     seed: int = _f(0, "Seed of the splits, the query generator and training.")
 
     def __post_init__(self) -> None:
-        for name in ("min_real_test", "chunk_overlap", "queries_per_chunk", "max_train_pairs", "test_queries",
-                     "max_file_mb"):
-            if getattr(self, name) < (0 if name == "chunk_overlap" else 1):
-                raise ConfigError(f"--{name.replace('_', '-')} must be >= {0 if name == 'chunk_overlap' else 1}, "
-                                  f"got {getattr(self, name)}")
+        for name, least in MINIMUMS.items():
+            if getattr(self, name) < least:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= {least}, got {getattr(self, name)}")
         if self.chunk_tokens is not None and self.chunk_tokens < 32:
             raise ConfigError(f"--chunk-tokens must be >= 32, got {self.chunk_tokens}")
         if self.chunk_tokens is not None and self.chunk_overlap >= self.chunk_tokens // 2:

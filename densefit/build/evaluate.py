@@ -1,5 +1,5 @@
-"""The evaluate stage: the held-out test queries searched in both indexes (what `serve` answers with), so
-each model embeds the corpus once, for its index, and not again for its score. Paired bootstrap CIs of the
+"""The evaluate stage: the held-out test queries searched exactly over the vectors of both indexes, so each
+model embeds the corpus once, for its index, and not again for its score. Paired bootstrap CIs of the
 built model against the base, per query."""
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def _start(cfg: BuildConfig) -> tuple[Path, Path, dict]:
         raise ConfigError(f"'{out}' exists and is not empty. Fix: choose a new --out folder")
     out.mkdir(parents=True, exist_ok=True)
     state = state or {"version": 1, "stages": {}}
-    state["config"] = {k: v for k, v in dataclasses.asdict(cfg).items()}
+    state["config"] = dataclasses.asdict(cfg)
     return root, out, state
 
 
@@ -121,14 +121,13 @@ def _sync_index(store: Path, model: str, chunks: Path, rows: list[dict]) -> dict
     import json
 
     from densefit.index.build import index_corpus
-    from densefit.io import write_json_atomic as write
 
     synced = store.parent / f"{store.name}{SYNCED}"
     previous = set(json.loads(synced.read_text())) if synced.exists() else set()
     current = {r["_id"] for r in rows}
-    write(synced, sorted(previous | current), indent=None)  # a kill from here on still knows every id
+    write_json_atomic(synced, sorted(previous | current), indent=None)  # a kill from here on still knows every id
     report = index_corpus(str(store), chunks, model=model, delete=sorted(previous - current) or None)
-    write(synced, sorted(current), indent=None)
+    write_json_atomic(synced, sorted(current), indent=None)
     return {"written": report.written, "deleted": report.deleted, "rows": report.count}
 
 

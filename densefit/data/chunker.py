@@ -7,6 +7,7 @@ shows and what the encoder reads before the text, so the budget counts it too.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -82,6 +83,11 @@ def pack(text: str, budget: int, overlap: int, count: Callable[[str], int]) -> l
     return ["\n".join(p for p, _ in c) for c in chunks]
 
 
+def chunk_id(source: str, n: int, title: str, text: str) -> str:
+    """Stable while the text is: a changed chunk gets a new id, so re-indexing touches only changed chunks."""
+    return f"{source}#{n}-{hashlib.sha256((title + chr(10) + text).encode()).hexdigest()[:8]}"
+
+
 def chunk_title(doc: Document, heading: str) -> str:
     return f"{doc.title}{SEPARATOR}{heading}" if heading and heading != doc.title else doc.title
 
@@ -94,7 +100,9 @@ def chunk_document(doc: Document, budget: int, overlap: int,
         title = chunk_title(doc, section.heading)
         room = budget - SPECIAL_TOKENS - count(title)
         if room < MIN_BODY_TOKENS:
-            title, room = " ".join(title.split()[:8]), budget - SPECIAL_TOKENS - count(" ".join(title.split()[:8]))
+            title = " ".join(title.split()[:8])
+            room = budget - SPECIAL_TOKENS - count(title)
         for text in pack(section.text, max(MIN_BODY_TOKENS, room), overlap, count):
-            chunks.append(Chunk(f"{doc.source}#{len(chunks)}", text, doc.source, title, section.heading))
+            chunks.append(Chunk(chunk_id(doc.source, len(chunks), title, text), text, doc.source, title,
+                                section.heading))
     return chunks

@@ -28,9 +28,6 @@ class Document:
     title: str
     sections: list[Section] = field(default_factory=list)
 
-    def words(self) -> int:
-        return sum(len(s.text.split()) for s in self.sections)
-
 
 def decode_text(raw: bytes) -> str:
     """UTF-8 text (a BOM dropped), or Unreadable for binary content or another encoding."""
