@@ -30,7 +30,7 @@ LEARNING_RATE = 1e-4
 BATCH_SIZE = 32
 NEGATIVES = 1
 MAX_EPOCHS = 3.0
-MIN_EPOCHS = 0.5
+MIN_EPOCHS = 0.1              # a tight --budget trains on part of the pairs rather than overrun
 MINE_MIN_EPOCHS = 2.0         # mining is worth its cost only when this many epochs still fit beside it
 DEFAULT_BUDGET = 3.0          # in plain epochs: one plain MNR epoch of the same pairs costs 1.0
 BACKWARD = 3.0                # a trained token costs about three forward passes (forward + backward)
@@ -56,7 +56,7 @@ class RecipeFacts:
     max_seq_length: int
     dev_given: bool = False       # --eval has a dev split
     budget_s: float | None = None
-    forward_tokens_per_s: float | None = None   # measured, only needed with budget_s
+    forward_tokens_per_s: float | None = None   # measured while training, only needed with budget_s
 
 
 @dataclass
@@ -102,7 +102,7 @@ def eval_cost(f: RecipeFacts, dev_queries: int) -> float:
 def budget_passes(f: RecipeFacts) -> tuple[float, str]:
     if f.budget_s is not None and f.forward_tokens_per_s:
         return f.budget_s * f.forward_tokens_per_s, (f"budget {f.budget_s:.0f}s at a measured "
-                                                     f"{f.forward_tokens_per_s:.0f} forward tokens/s")
+                                                     f"{f.forward_tokens_per_s / BACKWARD:.0f} trained tokens/s")
     return DEFAULT_BUDGET * plain_epoch_cost(f), f"budget {DEFAULT_BUDGET}x one plain epoch (no --budget given)"
 
 
@@ -119,8 +119,10 @@ def dev_size(f: RecipeFacts, given: int | None) -> tuple[int, str]:
 
 
 def _fit_epochs(left: float, per_epoch: float) -> float:
-    """The most half-epochs that fit in `left`, within [MIN_EPOCHS, MAX_EPOCHS]."""
-    return min(MAX_EPOCHS, max(MIN_EPOCHS, math.floor(2 * left / max(per_epoch, 1.0)) / 2))
+    """The most half-epochs that fit in `left` (tenths below one epoch), within [MIN_EPOCHS, MAX_EPOCHS]."""
+    fit = left / max(per_epoch, 1.0)
+    step = 0.5 if fit >= 1 else 0.1
+    return min(MAX_EPOCHS, max(MIN_EPOCHS, round(math.floor(fit / step + 1e-9) * step, 1)))
 
 
 def plan(f: RecipeFacts, given: dict) -> Plan:
@@ -143,8 +145,8 @@ def plan(f: RecipeFacts, given: dict) -> Plan:
     epochs = given.get("epochs")
     if epochs is None:
         epochs = _fit_epochs(left, epoch_cost(f, rows, mine))
-        reasons.append(f"epochs: {epochs:g}, the most half-epochs of {rows} pairs that fit the budget "
-                       f"(at most {MAX_EPOCHS:g})")
+        reasons.append(f"epochs: {epochs:g}, the most half-epochs (tenths below one) of {rows} pairs that fit "
+                       f"the budget (at most {MAX_EPOCHS:g})")
     lr = given.get("learning_rate") or LEARNING_RATE
     reasons.append(f"learning rate: {lr:g}" + (" (as requested)" if given.get("learning_rate") else
                                                ", the recipe's default (docs/benchmarks.md says where it comes from)"))
@@ -172,17 +174,43 @@ def _median_tokens(texts, cap: int) -> float:
     return min(cap, words * TOKENS_PER_WORD + SPECIAL_TOKENS)
 
 
-def measure_forward_rate(model, texts: list[str], precision: str) -> float:
-    """Forward tokens per second of the base model on a sample of the documents (for --budget)."""
-    from densefit.inference.select import as_encoder
+def measure_forward_rate(model, columns: dict[str, list], batch_size: int, precision: str) -> float:
+    """Forward-pass tokens per second this machine affords while *training* (for --budget).
 
-    sample = texts[:64]
-    encoder = as_encoder(model, precision=precision)
-    encoder.encode(sample[:8])
-    start = time.perf_counter()
-    encoder.encode(sample)
-    tokens = sum(min(model.max_seq_length, len(t.split()) * TOKENS_PER_WORD + SPECIAL_TOKENS) for t in sample)
-    return tokens / max(time.perf_counter() - start, 1e-6)
+    Times forward and backward of real training batches (queries and documents padded as the trainer
+    pads them, at the run's precision), then counts each trained token as BACKWARD forward ones, so
+    seconds convert to the plan's passes at the rate training really runs. Timing inference instead
+    overrates training by several times on CPUs (the backward pass and padding are missed)."""
+    import torch
+
+    from densefit.inference.encoder import autocast_context
+    from densefit.inference.precision import resolve_precision
+
+    device = str(model.device)
+    chosen = resolve_precision(precision, device.split(":")[0] if device.startswith("cpu") else device)
+    rng = random.Random(0)
+    rows = rng.sample(range(len(columns["anchor"])), min(batch_size, len(columns["anchor"])))
+    texts = [[columns["anchor"][i] for i in rows], [columns["positive"][i] for i in rows]]
+    was_training = model.training
+    model.train()
+    try:
+        def step(n: int) -> int:
+            tokens = 0
+            with autocast_context(chosen, device):
+                for batch in texts:
+                    features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v
+                                for k, v in model.preprocess(batch[:n]).items()}
+                    tokens += int(features["attention_mask"].sum())
+                    model(features)["sentence_embedding"].float().pow(2).sum().backward()
+            return tokens
+        step(4)  # warm-up
+        start = time.perf_counter()
+        tokens = step(batch_size)
+        elapsed = time.perf_counter() - start
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+    return tokens * BACKWARD / max(elapsed, 1e-6)
 
 
 def gather_facts(cfg: TrainConfig, model, columns: dict[str, list], corpus_docs: int,
@@ -194,7 +222,8 @@ def gather_facts(cfg: TrainConfig, model, columns: dict[str, list], corpus_docs:
                         max_seq_length=cap, dev_given=dev_given)
     if cfg.budget:
         facts.budget_s = parse_duration(cfg.budget, "budget")
-        facts.forward_tokens_per_s = measure_forward_rate(model, columns["positive"], cfg.precision)
+        facts.forward_tokens_per_s = measure_forward_rate(model, columns, cfg.batch_size or BATCH_SIZE,
+                                                           cfg.precision)
     return facts
 
 

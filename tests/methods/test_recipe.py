@@ -52,6 +52,12 @@ def test_a_time_budget_scales_the_epochs_and_caps_them():
     assert "budget 60s" in small.reasons[0] and sum(small.cost.values()) <= small.budget
 
 
+def test_a_budget_under_one_epoch_trains_on_part_of_the_pairs_and_still_fits():
+    p = plan(facts(budget_s=60, forward_tokens_per_s=20_000.0), NOTHING_GIVEN)
+    assert p.epochs == 0.7 and not p.mine  # 0.79 epochs fit: tenths, not the half-epoch floor
+    assert sum(p.cost.values()) <= p.budget
+
+
 def test_values_the_user_gave_win_and_are_named_as_requested():
     p = plan(facts(), {**NOTHING_GIVEN, "learning_rate": 3e-5, "batch_size": 16, "mine": True, "epochs": 2.0})
     assert (p.learning_rate, p.batch_size, p.mine, p.epochs) == (3e-5, 16, True, 2.0)
