@@ -56,7 +56,8 @@ class ConfigError(DensefitError):
 
 # optional package (import name) -> the densefit extra that installs it (pyproject.toml [project.optional-dependencies])
 EXTRAS = {"ray": "ray", "onnx": "export", "onnxruntime": "export", "openvino": "export", "nncf": "export",
-          "pymilvus": "milvus", "milvus_lite": "milvus", "opensearchpy": "opensearch", "mteb": "mteb"}
+          "pymilvus": "milvus", "milvus_lite": "milvus", "opensearchpy": "opensearch", "mteb": "mteb",
+          "model2vec": "static"}
 
 
 class MissingExtraError(ConfigError):

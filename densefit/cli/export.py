@@ -1,4 +1,4 @@
-"""`densefit export`: ONNX / ONNX int8 / OpenVINO int8 with a parity check and a comparison table."""
+"""`densefit export`: ONNX / ONNX int8 / OpenVINO (int8) / static, with a parity check and a comparison table."""
 
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ def h(name: str) -> str:
 
 def export(
     model: str = typer.Option("default", help=h("model")),
-    format: str = typer.Option("onnx", "--format",
-                               help="onnx | onnx-int8 | openvino | openvino-int8; comma-separated for several."),
+    format: str = typer.Option("onnx", "--format", help=h("format") + " Comma-separated for several."),
     out: Optional[str] = typer.Option(None, "--out", help="Folder to write; with several formats, one sub-folder "
                                       "each. Default: MODEL/exports/FORMAT for a model folder you own, else "
                                       "$XDG_CACHE_HOME/densefit/exports/...; backend=auto finds it there."),
@@ -70,6 +69,10 @@ def print_export_table(manifests: list[tuple[Path, dict]]) -> None:
         delta = f"{r['delta']:+.4f} {r['metric']}" if r else "-"
         why = ineligible_reason(m)
         table.add_row(m["format"], f"{p['docs_per_s']:.1f}", f"{p['torch_docs_per_s']:.1f}", f"{p['speedup']:.2f}x",
-                      f"{m['size_mb']:.1f}", f"{p['min_cosine']:.5f}", f"{p['mean_cosine']:.5f}", delta,
+                      f"{m['size_mb']:.1f}", _cosine(p["min_cosine"]), _cosine(p["mean_cosine"]), delta,
                       "yes" if why is None else f"no: {why}")
     Console(width=None if sys.stdout.isatty() else 160).print(table)
+
+
+def _cosine(value: float | None) -> str:
+    return "other space" if value is None else f"{value:.5f}"

@@ -1,4 +1,5 @@
-"""Export a model to ONNX / ONNX int8 / OpenVINO fp32 / OpenVINO int8, with pooling and normalisation in the graph.
+"""Export a model to ONNX / ONNX int8 / OpenVINO fp32 / OpenVINO int8, with pooling and normalisation in the graph,
+or distil it into static embeddings (model2vec; densefit/inference/static.py).
 
 Every export is checked against the torch model (`densefit.inference.parity`) and
 the figures go into the folder's `densefit-export.json`, which is what lets
@@ -36,12 +37,14 @@ class Variant:
     precision: str
     build: Callable[[Path, object, list[dict]], None]
     help: str = ""
+    traced: bool = True   # built from the ONNX trace (fp32 graph, calibration feeds); else from the model itself
 
 
 @dataclass
 class ExportConfig:
     model: str = field(default="default", metadata={"help": "Model to export: 'default', a folder or a hub id."})
-    format: str = field(default="onnx", metadata={"help": "onnx | onnx-int8 | openvino | openvino-int8."})
+    format: str = field(default="onnx", metadata={"help": "onnx | onnx-int8 | openvino | openvino-int8 | static "
+                                                          "(model2vec, a distilled model chosen by name only)."})
     out: str = field(default="", metadata={"help": "Folder to write (replaced atomically if it exists). Default: "
                                            "MODEL/exports/FORMAT for a folder you own, else the user cache."})
     max_seq_length: int | None = field(default=None, metadata={"help": "Token limit baked into the export."})
@@ -97,17 +100,26 @@ def _build_openvino_int8(stage: Path, fp32_onnx: Path, calibration: list[dict]) 
     fp32_onnx.unlink()
 
 
+def _build_static(stage: Path, model, texts: list[str]) -> None:
+    """Built from the model, not the trace: see densefit/inference/static.py."""
+    from densefit.inference.static import build_static
+
+    build_static(stage, model, texts)
+
+
 VARIANTS = Registry("export format", {v.name: v for v in (
     Variant("onnx", "onnx", ONNX_FILE, "fp32", _build_onnx, "ONNX Runtime, fp32"),
     Variant("onnx-int8", "onnx", ONNX_FILE, "int8", _build_onnx_int8, "ONNX Runtime, dynamic int8 weights"),
     Variant("openvino", "openvino", OPENVINO_FILE, "fp32", _build_openvino, "OpenVINO, fp32"),
     Variant("openvino-int8", "openvino", OPENVINO_FILE, "int8", _build_openvino_int8,
             "OpenVINO, static int8 (NNCF)"),
+    Variant("static", "static", "model.safetensors", "fp16", _build_static,
+            "model2vec static embeddings distilled from the model (chosen by name only)", traced=False),
 )})
 
 
 NEEDS = {"onnx": ("onnx", "onnxruntime"), "onnx-int8": ("onnx", "onnxruntime"),  # optional packages per format
-         "openvino": ("onnx", "openvino"), "openvino-int8": ("onnx", "openvino", "nncf")}
+         "openvino": ("onnx", "openvino"), "openvino-int8": ("onnx", "openvino", "nncf"), "static": ("model2vec",)}
 
 
 def get_variant(name: str) -> Variant:
@@ -128,20 +140,31 @@ def write_variant(model, variant: Variant, out: Path, calibration_texts: Sequenc
     try:
         max_length = int(model.max_seq_length)
         tokenizer = model.tokenizer
-        fp32_onnx = stage / "fp32.onnx"
-        trace_onnx(embedding_module(model), tokenizer, fp32_onnx, max_length)
-        variant.build(stage, fp32_onnx, calibration_feeds(tokenizer, calibration_texts, max_length))
+        if variant.traced:
+            fp32_onnx = stage / "fp32.onnx"
+            trace_onnx(embedding_module(model), tokenizer, fp32_onnx, max_length)
+            variant.build(stage, fp32_onnx, calibration_feeds(tokenizer, calibration_texts, max_length))
+        else:
+            variant.build(stage, model, list(calibration_texts))
         tokenizer.save_pretrained(str(stage / "tokenizer"))
         write_json_atomic(stage / MANIFEST, {
             "format": variant.name, "runtime": variant.runtime, "file": variant.file,
             "precision": variant.precision, "max_seq_length": max_length,
-            "dimension": int(model.get_embedding_dimension()), "prompts": prompts_of(getattr(model, "prompts", None)),
+            "dimension": _dimension(stage, variant, model), "prompts": prompts_of(getattr(model, "prompts", None)),
             "parity": None})
         publish_dir(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return out
+
+
+def _dimension(stage: Path, variant: Variant, model) -> int:
+    if variant.runtime == "static":  # PCA may shrink it: the saved table says
+        import json
+
+        return int(json.loads((stage / "config.json").read_text())["hidden_dim"])
+    return int(model.get_embedding_dimension())
 
 
 def folder_size_mb(folder: Path) -> float:

@@ -1,4 +1,5 @@
-"""Encoders for exported variants (ONNX Runtime, OpenVINO) with the torch Encoder's API.
+"""Encoders for exported variants (ONNX Runtime, OpenVINO; model2vec in inference/static.py) with the torch
+Encoder's API.
 
 Each reads a folder written by `densefit.inference.export`: the graph (pooling and
 L2 normalisation inside), the tokenizer and `densefit-export.json`.
@@ -37,6 +38,7 @@ class ExportedEncoder:
     """Tokenise, batch by token length, run the exported graph, restore input order."""
 
     backend = "exported"
+    same_space = True    # its vectors compare with the torch model's (parity is a cosine)
 
     def __init__(self, folder: str | os.PathLike, *, batch_size: int = DEFAULT_BATCH_SIZE,
                  threads: int | None = None) -> None:
@@ -119,7 +121,8 @@ class OpenVinoEncoder(ExportedEncoder):
         return np.asarray(self.compiled(feeds)[0], dtype=np.float32)
 
 
-RUNTIMES = Registry("export runtime", {"onnx": OnnxEncoder, "openvino": OpenVinoEncoder})
+RUNTIMES = Registry("export runtime", {"onnx": OnnxEncoder, "openvino": OpenVinoEncoder,
+                                       "static": "densefit.inference.static:StaticEncoder"})
 
 
 def open_exported(folder: str | os.PathLike, **kwargs) -> ExportedEncoder:

@@ -27,7 +27,7 @@ from densefit.inference.locations import (  # noqa: F401 (where exports live; re
 from densefit.inference.runtimes import MANIFEST, open_exported
 
 BACKENDS = ("auto", "torch", *EXPORT_FORMATS)  # an export's backend is its format name
-RUNTIME_MODULES = {"onnx": "onnxruntime", "openvino": "openvino"}
+RUNTIME_MODULES = {"onnx": "onnxruntime", "openvino": "openvino", "static": "model2vec"}
 
 
 def exported_variants(model_dir: str | Path) -> dict[str, tuple[Path, dict]]:
@@ -43,10 +43,12 @@ def exported_variants(model_dir: str | Path) -> dict[str, tuple[Path, dict]]:
 def ineligible_reason(manifest: dict, here: dict | None = None) -> str | None:
     """Why `auto` may not pick this export, or None when it may."""
     parity = manifest.get("parity") or {}
+    if manifest.get("runtime") == "static":
+        return "a distilled static model, not the same embeddings: used only when asked for (--backend static)"
     if not parity:
         return "no parity check recorded"
-    if parity.get("min_cosine", 0.0) < MIN_COSINE:
-        return f"min cosine {parity.get('min_cosine', 0.0):.4f} < {MIN_COSINE}"
+    if (parity.get("min_cosine") or 0.0) < MIN_COSINE:
+        return f"min cosine {parity.get('min_cosine') or 0.0:.4f} < {MIN_COSINE}"
     if (parity.get("machine") or {}).get("isa") != (here or machine_signature())["isa"]:
         return "its speed was measured on a CPU with other instruction sets"
     if parity.get("speedup", 0.0) <= 1.0:

@@ -33,9 +33,9 @@ class ServeConfig:
     port: int = _f(8000, "TCP port (SageMaker expects 8080).")
     api_key_env: str | None = _f(None, "Name of the environment variable holding the Bearer key (auth off if unset).")
     precision: str = _f("auto", "auto|fp32|bf16|fp16 for encoding (torch backend).")
-    backend: str = _f("auto", "auto|torch|onnx|onnx-int8|openvino|openvino-int8; auto uses an export of the "
-                              "model (MODEL/exports/ or the user cache) only when its parity check passed and it "
-                              "was faster here.")
+    backend: str = _f("auto", "auto|torch|onnx|onnx-int8|openvino|openvino-int8|static; auto uses an export of "
+                              "the model (MODEL/exports/ or the user cache) only when its parity check passed and it "
+                              "was faster here; static (a distilled model2vec table) only when named.")
     threads: int | None = _f(None, "Threads for the model, torch or exported (default: one per core).")
     max_batch_tokens: int = _f(8192, "Dynamic batching: most padded tokens (texts x longest) in one forward pass.")
     max_wait_ms: float = _f(0.0, "Dynamic batching: longest a request waits for others to join its batch (0: "
