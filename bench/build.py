@@ -139,10 +139,26 @@ def _folder_lines(f: dict) -> list[str]:
             f"Man-page folder ({f['chunks']['chunks']} chunks from {f['chunks']['files_read']} files, "
             f"{f['chunks']['skipped']} skipped): raw .gz files to a server answering /search in {total / 60:.1f} min "
             f"(target ≤ {TARGET_MINUTES} min: {'met' if total <= TARGET_MINUTES * 60 else 'NOT met'}), peak RSS "
-            f"{f['peak_rss_gb']:.1f} GB. On its {f['queries']['queries']['test']} generated test queries MRR@10 went "
-            f"{t['before']['mrr@10']:.4f} → {t['after']['mrr@10']:.4f} (shipped: {f['shipped']}); generated "
-            f"test queries are cut from their own chunk, so both figures overrate the models. "
-            f"Top hits for 'change file permissions': {', '.join(map(str, f['top_hits']))}."]
+            f"{f['peak_rss_gb']:.1f} GB. On its {f['queries']['queries']['test']} {f['queries'].get('test', '')} "
+            f"test queries MRR@10 went "
+            f"{t['before']['mrr@10']:.4f} → {t['after']['mrr@10']:.4f} (shipped: {f['shipped']})"
+            + ("; these test queries were generated, cut from their own chunk, so both figures overrate the models. "
+               if f["queries"].get("test") == "generated" else ". ") +
+            f"Top hits for 'change file permissions': {', '.join(map(str, f['top_hits']))}.", "",
+            _where_time_went(f, total)]
+
+
+def _where_time_went(f: dict, total: float) -> str:
+    """Which stages the wall time went to, and what the target leaves for training, from the figures."""
+    st = f["stages"]
+    index = st.get("index-base", 0.0) + st.get("index", 0.0)
+    fixed = total - st.get("train", 0.0)
+    left = TARGET_MINUTES * 60 - fixed
+    return (f"The two index passes (base and built model, {f['chunks']['chunks']} chunks each) took {index:.0f} s, "
+            f"{100 * index / total:.0f}% of the total; training took {st.get('train', 0.0):.0f} s. Everything but "
+            f"training took {fixed:.0f} s, so the {TARGET_MINUTES}-minute target leaves "
+            + (f"{left:.0f} s for training on this machine." if left > 0 else
+               f"no time for training on this machine ({-left:.0f} s over before any)."))
 
 
 def write(results: dict, watch_note: str) -> None:

@@ -95,6 +95,8 @@ class TrainConfig:
     ship: str = _f("best", "Recipe: best (the best on dev of base, merged and tuned; never worse than the base) or "
                            "tuned (always the fine-tuned model).")
     warmup_ratio: float = _f(0.1, "Fraction of steps for linear learning-rate warm-up.")
+    group_by_length: bool = _f(False, "In-batch-negative losses: batch rows of similar length together (still no "
+                                      "text twice in a batch), so less of each step pads; bench/speed.py measures it.")
     query_prompt: str | None = _f(None, "Text put before every query, in training and everywhere the model is used "
                                         "(e.g. 'query: ' for e5); stored in the model folder.")
     document_prompt: str | None = _f(None, "Text put before every document (e.g. 'passage: ' for e5); stored in the "

@@ -108,7 +108,8 @@ def stage_train(cfg: BuildConfig, out: Path, state: dict) -> None:
         shutil.rmtree(run_dir)
     # no --eval: the evaluate stage scores both models through their indexes, so none embeds the corpus twice
     train_cfg = TrainConfig(model=cfg.model, train=str(out / DATA), out=str(run_dir),
-                            precision=cfg.precision, budget=cfg.train_budget(), seed=cfg.seed, dev_queries=cfg.dev_queries,
+                            precision=cfg.precision, budget=cfg.train_budget(), seed=cfg.seed,
+                            dev_queries=cfg.dev_queries,
                             resume=run_dir.exists())
     fit = run_training(train_cfg)
     recipe = fit.summary.get("recipe", {})

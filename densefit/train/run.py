@@ -72,7 +72,6 @@ def _save_steps(cfg: TrainConfig) -> tuple[str, int]:
 def build_arguments(cfg: TrainConfig, out: Path, precision: str, in_batch_negatives: bool, best_metric: str | None):
     """Stock training arguments; `best_metric` (an evaluator key) turns on best-checkpoint selection."""
     from sentence_transformers import SentenceTransformerTrainingArguments
-    from sentence_transformers.base.sampler import BatchSamplers
 
     save_strategy, save_steps = _save_steps(cfg)
     evaluate = best_metric is not None and cfg.eval_steps > 0
@@ -87,7 +86,7 @@ def build_arguments(cfg: TrainConfig, out: Path, precision: str, in_batch_negati
         data_seed=cfg.seed,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
-        batch_sampler=BatchSamplers.NO_DUPLICATES if in_batch_negatives else BatchSamplers.BATCH_SAMPLER,
+        batch_sampler=_batch_sampler(cfg, in_batch_negatives),
         save_strategy=save_strategy,
         save_total_limit=cfg.save_total_limit,
         eval_strategy="steps" if evaluate else "no",
@@ -105,6 +104,18 @@ def build_arguments(cfg: TrainConfig, out: Path, precision: str, in_batch_negati
     if evaluate:
         kwargs.update(eval_steps=cfg.eval_steps, metric_for_best_model=f"eval_{best_metric}", greater_is_better=True)
     return SentenceTransformerTrainingArguments(**kwargs)
+
+
+def _batch_sampler(cfg: TrainConfig, in_batch_negatives: bool):
+    from sentence_transformers.base.sampler import BatchSamplers
+
+    if not in_batch_negatives:
+        return BatchSamplers.BATCH_SAMPLER
+    if getattr(cfg, "group_by_length", False):
+        from densefit.train.sampler import LengthGroupedNoDuplicatesBatchSampler
+
+        return LengthGroupedNoDuplicatesBatchSampler
+    return BatchSamplers.NO_DUPLICATES
 
 
 def column_prompts(cfg: TrainConfig, columns: list[str]) -> dict[str, str]:

@@ -125,3 +125,17 @@ def test_a_run_that_cannot_improve_ships_the_base_model_and_says_so(tiny_model, 
     shipped = load_file(str(next(result.model_path.rglob("model.safetensors"))))
     base = load_file(str(next(Path(tiny_model).rglob("model.safetensors"))))
     assert shipped.keys() == base.keys() and all(torch.equal(shipped[k], base[k]) for k in base)
+
+
+def test_the_budget_rate_is_timed_on_training_steps_and_leaves_the_model_as_it_was(tiny_model):
+    from densefit.methods.recipe import measure_forward_rate
+    from densefit.models import load_model
+
+    model = load_model(tiny_model)
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    columns = {"anchor": [f"query {i}" for i in range(40)], "positive": [f"document text {i} " * 5 for i in range(40)]}
+    rate = measure_forward_rate(model, columns, 8, "fp32")
+    assert rate > 0
+    assert not model.training and all(p.grad is None for p in model.parameters())
+    assert all((before[k] == v).all() for k, v in model.state_dict().items())  # timed, never stepped
