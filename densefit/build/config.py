@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from densefit.config import _f, parse_duration
-from densefit.errors import ConfigError
+from densefit.errors import ConfigError, UnknownNameError
+
+STAGES = ("chunks", "queries", "index-base", "train", "index", "evaluate")  # in the order they run
 
 BUILD_BUDGET = "5m"   # chosen from the wall-time target (docs/benchmarks.md, BUILD), not from a domain's scores
 MINIMUMS = {"min_real_test": 1, "chunk_overlap": 0, "queries_per_chunk": 1, "max_train_pairs": 1, "test_queries": 1,
@@ -45,6 +47,8 @@ class BuildConfig:
     retrain: bool = _f(False, "With --resume: regenerate queries and train again on the current chunks "
                               "(then both indexes are rebuilt).")
     seed: int = _f(0, "Seed of the splits, the query generator and training.")
+    until: str | None = _f(None, "Stop after this stage: chunks, queries, index-base, train or index (e.g. --until "
+                                 "queries to look at what was read and generated before training); --resume goes on.")
 
     def __post_init__(self) -> None:
         for name, least in MINIMUMS.items():
@@ -57,6 +61,8 @@ class BuildConfig:
                               f"({self.chunk_tokens})")
         if self.budget not in (None, "epochs"):
             parse_duration(self.budget, "budget")
+        if self.until is not None and self.until not in STAGES:
+            raise UnknownNameError("stage", self.until, STAGES)
         if self.retrain and not self.resume:
             raise ConfigError("--retrain updates an existing build: add --resume")
 

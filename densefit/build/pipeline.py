@@ -159,19 +159,35 @@ def stage_evaluate(out: Path, state: dict) -> None:
 
 
 def run_build(cfg: BuildConfig) -> dict:
-    """The whole build; returns the state written to OUT/build.json."""
+    """The whole build (or up to --until); returns the state written to OUT/build.json."""
     start = time.perf_counter()
     root, out, state = _start(cfg)
-    rows = stage_chunks(cfg, root, out, state)
-    retrain = not _done(state, "train", cfg)
-    if not _done(state, "queries", cfg):
-        stage_queries(cfg, root, out, state, rows)
-    stage_index(out, state, rows, INDEX_BASE, cfg.model, fresh=False)
-    if retrain:
-        stage_train(cfg, out, state)
-    stage_index(out, state, rows, INDEX, state["stages"]["train"]["model"], fresh=retrain and cfg.retrain)
-    stage_evaluate(out, state)
-    state["serve"] = serve_block(cfg, state)
+    for name in _stages(cfg, root, out, state):
+        if name == cfg.until:
+            say(f"stopped after {name} (--until); add --resume to go on")
+            state.pop("serve", None)  # later stages may not match the chunks now: nothing to serve until done
+            break
+    else:
+        state["serve"] = serve_block(cfg, state)
     state["seconds"] = round(time.perf_counter() - start, 1)
     _save(out, state)
     return state
+
+
+def _stages(cfg: BuildConfig, root: Path, out: Path, state: dict):
+    """Run the stages in order, yielding each one's name once it is done."""
+    rows = stage_chunks(cfg, root, out, state)
+    yield "chunks"
+    retrain = not _done(state, "train", cfg)
+    if not _done(state, "queries", cfg):
+        stage_queries(cfg, root, out, state, rows)
+    yield "queries"
+    stage_index(out, state, rows, INDEX_BASE, cfg.model, fresh=False)
+    yield INDEX_BASE
+    if retrain:
+        stage_train(cfg, out, state)
+    yield "train"
+    stage_index(out, state, rows, INDEX, state["stages"]["train"]["model"], fresh=retrain and cfg.retrain)
+    yield INDEX
+    stage_evaluate(out, state)
+    yield "evaluate"

@@ -25,11 +25,15 @@ def print_summary(state: dict, out: str) -> None:
     from densefit.console import say
 
     stages = state["stages"]
-    chunks, queries, train, ev = stages["chunks"], stages["queries"], stages["train"], stages["evaluate"]
+    chunks = stages["chunks"]
     for skip in chunks["skipped_files"][:SHOWN_SKIPS]:
         say(f"  skipped {skip['path']}: {skip['reason']}")
     if chunks["skipped"] > SHOWN_SKIPS:
         say(f"  ... and {chunks['skipped'] - SHOWN_SKIPS} more skipped files (all listed in {out}/build.json)")
+    if "serve" not in state:  # stopped early (--until)
+        say("stages: " + ", ".join(f"{n} {s['seconds']:.0f}s" for n, s in stages.items()))
+        return
+    queries, train, ev = stages["queries"], stages["train"], stages["evaluate"]
     print_metric_table({"base": ev["before"], "built": ev["after"]},
                        keys=["mrr@10", "ndcg@10", "recall@10", "recall@100"], baseline="base",
                        title=f"{ev['queries']} held-out test queries ({queries['test']})")

@@ -115,3 +115,25 @@ def test_a_kill_in_any_stage_resumes_without_duplicates(stage, tiny_model, tmp_p
         with Index.open(str(out / store)) as idx:
             assert idx.count() == len(rows)
             assert idx.existing([r["_id"] for r in rows]) == {r["_id"] for r in rows}
+
+
+def test_until_stops_after_a_stage_and_resume_finishes(tiny_model, tmp_path):
+    docs, out = make_docs(tmp_path / "docs"), tmp_path / "out"
+    done = build(docs, out, tiny_model, "--until", "queries")
+    assert done.returncode == 0, done.stdout
+    state = json.loads((out / "build.json").read_text())
+    assert set(state["stages"]) == {"chunks", "queries"} and "serve" not in state
+    assert (out / "data" / "queries.jsonl").is_file() and not (out / "index-base").exists()
+    refused = cli(["serve", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output, _ = refused.communicate(timeout=120)
+    assert refused.returncode != 0 and "unfinished build" in output and "Traceback" not in output
+    done = build(docs, out, tiny_model, "--resume")
+    assert done.returncode == 0, done.stdout
+    state = json.loads((out / "build.json").read_text())
+    assert "evaluate" in state["stages"] and "serve" in state
+
+
+def test_an_unknown_until_stage_lists_the_stages(tiny_model, tmp_path):
+    done = build(make_docs(tmp_path / "docs"), tmp_path / "out", tiny_model, "--until", "nope")
+    assert done.returncode == 2 and "index-base" in done.stdout and "Traceback" not in done.stdout
+    assert not (tmp_path / "out").exists()
