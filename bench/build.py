@@ -4,7 +4,7 @@ documents go in without their queries, and the set's real test queries score the
 the peak memory; (3) the reading side at scale: 10,000+ HTML pages up to the generated queries.
 
     python bench/build.py [--only manpages,pydocs,debref,chatterbot] [--no-folder] [--no-domains] [--no-scale]
-                          [--no-parsers] [--cached]
+                          [--no-parsers] [--from-runs] [--cached]
 
 The folder runs first, on a quiet machine, since its wall time is a target. Results are cached in
 bench-out/build/results.json (a part not run keeps its cached figures); --cached rewrites the BUILD section.
@@ -54,13 +54,17 @@ def corpus_only(name: str) -> dict:
     sys.path.insert(0, str(ROOT / "bench"))
     from quality import domain_dir
 
-    data = domain_dir(name)
-    res = run_build(data, OUT / "runs" / name)
-    stages = res["state"]["stages"]
+    res = run_build(domain_dir(name), OUT / "runs" / name)
+    return domain_row(name, res["state"], res["seconds"])
+
+
+def domain_row(name: str, state: dict, seconds: float) -> dict:
+    stages = state["stages"]
     ev, queries = stages["evaluate"], stages["queries"]
     return {"domain": name, "test": queries["test"], "test_queries": queries["queries"]["test"],
             "chunks": stages["chunks"]["chunks"], "base": ev["before"]["mrr@10"], "built": ev["after"]["mrr@10"],
-            "ci": ev["paired"]["mrr@10"], "shipped": stages["train"]["shipped"], "seconds": res["seconds"]}
+            "ci": ev["paired"]["mrr@10"], "shipped": stages["train"]["shipped"], "seconds": seconds,
+            "train_s": stages["train"]["seconds"]}
 
 
 def folder_to_server() -> dict:
@@ -70,6 +74,11 @@ def folder_to_server() -> dict:
 
     folder = fetch_man_tree(cache_root() / "manpages-pkg") / MAN_FOLDER
     res = run_build(folder, OUT / "runs" / "man-folder")
+    return folder_row(res["state"], res["seconds"], res["peak_rss_gb"])
+
+
+def folder_row(state: dict, build_s: float, peak_rss_gb: float | None) -> dict:
+    """The served build: time until `densefit serve OUT` answers /search, and its top hits."""
     port = common.free_port()
     t = time.perf_counter()
     proc = subprocess.Popen([*DENSEFIT, "serve", str(OUT / "runs" / "man-folder"), "--port", str(port)],
@@ -82,12 +91,27 @@ def folder_to_server() -> dict:
                           timeout=60).json()["hits"]
     finally:
         common.stop(proc)
-    stages = {n: s["seconds"] for n, s in res["state"]["stages"].items()}
-    return {"build_s": res["seconds"], "serve_ready_s": time.perf_counter() - t, "stages": stages,
-            "peak_rss_gb": res["peak_rss_gb"], "chunks": res["state"]["stages"]["chunks"],
-            "evaluate": res["state"]["stages"]["evaluate"], "shipped": res["state"]["stages"]["train"]["shipped"],
-            "queries": res["state"]["stages"]["queries"],
-            "top_hits": [h["metadata"].get("source") for h in hits]}
+    stages = {n: s["seconds"] for n, s in state["stages"].items()}
+    return {"build_s": build_s, "serve_ready_s": time.perf_counter() - t, "stages": stages,
+            "peak_rss_gb": peak_rss_gb, "chunks": state["stages"]["chunks"],
+            "evaluate": state["stages"]["evaluate"], "shipped": state["stages"]["train"]["shipped"],
+            "queries": state["stages"]["queries"], "top_hits": [h["metadata"].get("source") for h in hits]}
+
+
+def from_runs(names: list[str]) -> dict:
+    """Results rebuilt from the finished builds in bench-out/build/runs (a run killed after its builds):
+    wall times are the builds' own totals and the folder's peak RSS is unknown."""
+    out = {"domains": []}
+    for name in names:
+        path = OUT / "runs" / name / "build.json"
+        state = json.loads(path.read_text()) if path.is_file() else {}
+        if "evaluate" in state.get("stages", {}):
+            out["domains"].append(domain_row(name, state, state["seconds"]))
+    folder = OUT / "runs" / "man-folder" / "build.json"
+    if folder.is_file():
+        state = json.loads(folder.read_text())
+        out["folder"] = folder_row(state, state["seconds"], None)
+    return out
 
 
 SCALE_PACKAGES = ("openjdk-17-doc", "libstdc++-12-doc")   # about 14,000 HTML pages (javadoc, doxygen)
@@ -166,13 +190,13 @@ def _domain_lines(rows: list[dict]) -> list[str]:
 def _folder_lines(f: dict) -> list[str]:
     total = f["build_s"] + f["serve_ready_s"]
     t = f["evaluate"]
+    rss = "not recorded" if f["peak_rss_gb"] is None else f"{f['peak_rss_gb']:.1f} GB"
     return ["", "| stage | seconds |", "|---|---:|", *[f"| {n} | {s:.0f} |" for n, s in f["stages"].items()],
             f"| serve until ready | {f['serve_ready_s']:.0f} |", "",
             f"Man-page folder ({f['chunks']['chunks']} chunks from {f['chunks']['files_read']} files, "
             f"{f['chunks']['skipped']} skipped): raw .gz files to a server answering /search in {total / 60:.1f} min "
             f"(target ≤ {TARGET_MINUTES} min: {'met' if total <= TARGET_MINUTES * 60 else 'NOT met'}), peak RSS "
-            f"{f['peak_rss_gb']:.1f} GB. On its {f['queries']['queries']['test']} {f['queries'].get('test', '')} "
-            f"test queries MRR@10 went "
+            f"{rss}. On its {f['queries']['queries']['test']} {f['queries'].get('test', '')} test queries MRR@10 went "
             f"{t['before']['mrr@10']:.4f} → {t['after']['mrr@10']:.4f} (shipped: {f['shipped']})"
             + ("; these test queries were generated, cut from their own chunk, so both figures overrate the models. "
                if f["queries"].get("test") == "generated" else ". ") +
@@ -216,25 +240,35 @@ def main() -> None:
     ap.add_argument("--no-domains", action="store_true")
     ap.add_argument("--no-scale", action="store_true")
     ap.add_argument("--no-parsers", action="store_true")
+    ap.add_argument("--from-runs", action="store_true", help="rebuild the results from the finished builds")
     ap.add_argument("--cached", action="store_true")
     args = ap.parse_args()
     cache = OUT / "results.json"
     watch = common.SharedWatch()
-    if args.cached:
-        results = json.loads(cache.read_text())
-    else:
-        results = json.loads(cache.read_text()) if cache.is_file() else {}  # parts not run now are kept
-        if not args.no_parsers:
-            results["parsers"] = html_parsers()
-        if not args.no_folder:
-            results["folder"] = folder_to_server()
-        if not args.no_domains:
-            results["domains"] = [corpus_only(n) for n in args.only.split(",") if n]
-        if not args.no_scale:
-            results["scale"] = scale_check()
+    results = json.loads(cache.read_text()) if cache.is_file() else {}  # parts not run now are kept
+    names = [n for n in args.only.split(",") if n]
+
+    def save(part: str, value) -> None:  # after every part, so a killed run keeps what it measured
+        results[part] = value
         results["note"] = watch.note()
         OUT.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(results, indent=2))
+
+    if args.from_runs:
+        for part, value in from_runs(names).items():
+            save(part, value)
+    elif not args.cached:
+        if not args.no_parsers:
+            save("parsers", html_parsers())
+        if not args.no_folder:
+            save("folder", folder_to_server())
+        if not args.no_domains:
+            rows = []
+            for name in names:
+                rows.append(corpus_only(name))
+                save("domains", rows)
+        if not args.no_scale:
+            save("scale", scale_check())
     write(results, results.get("note", watch.note()))
 
 

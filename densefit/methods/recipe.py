@@ -41,6 +41,7 @@ MIN_QUERIES_FOR_DEV = 150     # below this, a dev split takes too much of the tr
 DEV_DISTRACTORS = 300         # dev corpus: the dev positives plus this many other documents
 EVAL_POINTS = 2               # checkpoints scored on dev during training (the last one included)
 MERGE_WEIGHT = 0.5            # WiSE-FT weight of the tuned model when it does not beat the base
+RATE_BATCHES = 2              # random training batches timed for --budget (one long text pads a whole batch)
 SHIP_MARGIN = 0.0             # the tuned model must beat the base on dev by more than this
 
 
@@ -102,7 +103,8 @@ def eval_cost(f: RecipeFacts, dev_queries: int) -> float:
 def budget_passes(f: RecipeFacts) -> tuple[float, str]:
     if f.budget_s is not None and f.forward_tokens_per_s:
         return f.budget_s * f.forward_tokens_per_s, (f"budget {f.budget_s:.0f}s at a measured "
-                                                     f"{f.forward_tokens_per_s / BACKWARD:.0f} trained tokens/s")
+                                                     f"{f.forward_tokens_per_s / BACKWARD:.0f} trained tokens/s "
+                                                     "(median-length tokens, padding included)")
     return DEFAULT_BUDGET * plain_epoch_cost(f), f"budget {DEFAULT_BUDGET}x one plain epoch (no --budget given)"
 
 
@@ -174,13 +176,16 @@ def _median_tokens(texts, cap: int) -> float:
     return min(cap, words * TOKENS_PER_WORD + SPECIAL_TOKENS)
 
 
-def measure_forward_rate(model, columns: dict[str, list], batch_size: int, precision: str) -> float:
-    """Forward-pass tokens per second this machine affords while *training* (for --budget).
+def measure_forward_rate(model, columns: dict[str, list], batch_size: int, precision: str,
+                         tokens_per_row: float) -> float:
+    """What this machine affords while *training*, in the plan's units (for --budget).
 
     Times forward and backward of real training batches (queries and documents padded as the trainer
-    pads them, at the run's precision), then counts each trained token as BACKWARD forward ones, so
-    seconds convert to the plan's passes at the rate training really runs. Timing inference instead
-    overrates training by several times on CPUs (the backward pass and padding are missed)."""
+    pads them, at the run's precision) and returns `tokens_per_row` (the plan's median-based count)
+    times BACKWARD per second of them: seconds then convert to passes at the rate training really
+    runs, padding and long tails included. An inference rate, or the batch's real token count,
+    overrates training several times where a few long texts make every batch pad (measured on
+    chatterbot: median answer 10 tokens, 3x over a 5-minute budget)."""
     import torch
 
     from densefit.inference.encoder import autocast_context
@@ -189,28 +194,27 @@ def measure_forward_rate(model, columns: dict[str, list], batch_size: int, preci
     device = str(model.device)
     chosen = resolve_precision(precision, device.split(":")[0] if device.startswith("cpu") else device)
     rng = random.Random(0)
-    rows = rng.sample(range(len(columns["anchor"])), min(batch_size, len(columns["anchor"])))
-    texts = [[columns["anchor"][i] for i in rows], [columns["positive"][i] for i in rows]]
+    n = len(columns["anchor"])
+    batches = [rng.sample(range(n), min(batch_size, n)) for _ in range(RATE_BATCHES)]
     was_training = model.training
     model.train()
+
+    def step(rows: list[int]) -> None:
+        with autocast_context(chosen, device):
+            for column in ("anchor", "positive"):
+                features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v
+                            for k, v in model.preprocess([columns[column][i] for i in rows]).items()}
+                model(features)["sentence_embedding"].float().pow(2).sum().backward()
     try:
-        def step(n: int) -> int:
-            tokens = 0
-            with autocast_context(chosen, device):
-                for batch in texts:
-                    features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v
-                                for k, v in model.preprocess(batch[:n]).items()}
-                    tokens += int(features["attention_mask"].sum())
-                    model(features)["sentence_embedding"].float().pow(2).sum().backward()
-            return tokens
-        step(4)  # warm-up
+        step(batches[0][:4])  # warm-up
         start = time.perf_counter()
-        tokens = step(batch_size)
+        for rows in batches:
+            step(rows)
         elapsed = time.perf_counter() - start
     finally:
         model.zero_grad(set_to_none=True)
         model.train(was_training)
-    return tokens * BACKWARD / max(elapsed, 1e-6)
+    return sum(len(b) for b in batches) * tokens_per_row * BACKWARD / max(elapsed, 1e-6)
 
 
 def gather_facts(cfg: TrainConfig, model, columns: dict[str, list], corpus_docs: int,
@@ -223,7 +227,7 @@ def gather_facts(cfg: TrainConfig, model, columns: dict[str, list], corpus_docs:
     if cfg.budget:
         facts.budget_s = parse_duration(cfg.budget, "budget")
         facts.forward_tokens_per_s = measure_forward_rate(model, columns, cfg.batch_size or BATCH_SIZE,
-                                                           cfg.precision)
+                                                           cfg.precision, facts.query_tokens + facts.doc_tokens)
     return facts
 
 

@@ -135,7 +135,7 @@ def test_the_budget_rate_is_timed_on_training_steps_and_leaves_the_model_as_it_w
     model.eval()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     columns = {"anchor": [f"query {i}" for i in range(40)], "positive": [f"document text {i} " * 5 for i in range(40)]}
-    rate = measure_forward_rate(model, columns, 8, "fp32")
+    rate = measure_forward_rate(model, columns, 8, "fp32", tokens_per_row=12.0)
     assert rate > 0
     assert not model.training and all(p.grad is None for p in model.parameters())
     assert all((before[k] == v).all() for k, v in model.state_dict().items())  # timed, never stepped
