@@ -257,6 +257,8 @@ def main() -> None:
     if args.from_runs:
         for part, value in from_runs(names).items():
             save(part, value)
+        results["note"] = "rebuilt from the finished builds (--from-runs): their machine use was not measured"
+        cache.write_text(json.dumps(results, indent=2))
     elif not args.cached:
         if not args.no_parsers:
             save("parsers", html_parsers())

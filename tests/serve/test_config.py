@@ -49,5 +49,5 @@ def test_compare_store_needs_its_model():
 def test_unknown_backend_lists_the_valid_ones():
     from densefit.errors import UnknownNameError
 
-    with pytest.raises(UnknownNameError, match="openvino, openvino-int8, torch"):
+    with pytest.raises(UnknownNameError, match="openvino, openvino-int8, static, torch"):
         ServeConfig(backend="tensorrt")
