@@ -38,8 +38,8 @@ class BuildConfig:
     generator_model: str | None = _f(None, "seq2seq: a doc2query model folder; openai: the model name.")
     generator_base_url: str | None = _f(None, "openai generator: base URL of an OpenAI-compatible endpoint.")
     budget: str | None = _f(BUILD_BUDGET, "Training time of the recipe, e.g. 20m; 'epochs' for its default of 3 "
-                                          "plain epochs, whatever they take. The default keeps a build of about "
-                                          "1,000 man pages within 15 minutes on 2 CPU cores.")
+                                          "plain epochs, whatever they take. On 2 CPU cores the two index passes "
+                                          "take most of a build; docs/benchmarks.md (BUILD) has the times.")
     precision: str = _f("auto", "auto|fp32|bf16 for training and encoding.")
     max_file_mb: int = _f(50, "Files larger than this are skipped (and listed in the report).")
     resume: bool = _f(False, "Continue or update the build in --out: finished stages are kept, changed files "
