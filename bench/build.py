@@ -3,7 +3,7 @@ documents go in without their queries, and the set's real test queries score the
 (2) the man-page folder from raw .gz files to a server answering /search, with the time of each stage and
 the peak memory; (3) the reading side at scale: 10,000+ HTML pages up to the generated queries.
 
-    python bench/build.py [--only manpages,pydocs,debref,chatterbot] [--no-folder] [--no-domains] [--no-scale]
+    python bench/build.py [--only manpages,pyapi] [--no-folder] [--no-domains] [--no-scale]
                           [--no-parsers] [--from-runs] [--cached]
 
 The folder runs first, on a quiet machine, since its wall time is a target. Results are cached in
@@ -48,6 +48,13 @@ def run_build(folder: Path, out: Path, *extra: str) -> dict:
         raise SystemExit(f"build of {folder} failed (exit {proc.returncode}):\n{log.read_text()[-4000:]}")
     state = json.loads((out / "build.json").read_text())
     return {"state": state, "seconds": time.perf_counter() - t, "peak_rss_gb": usage.ru_maxrss / 1e6}
+
+
+def counted_domains() -> list[str]:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from quality import DOMAINS
+
+    return [name for name, d in DOMAINS.items() if d.counts]
 
 
 def corpus_only(name: str) -> dict:
@@ -235,7 +242,8 @@ def write(results: dict, watch_note: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="manpages,pydocs,debref,chatterbot")
+    ap.add_argument("--only", default="", help="comma-separated domains (default: every counted domain of "
+                    "bench/quality.py)")
     ap.add_argument("--no-folder", action="store_true")
     ap.add_argument("--no-domains", action="store_true")
     ap.add_argument("--no-scale", action="store_true")
@@ -246,7 +254,7 @@ def main() -> None:
     cache = OUT / "results.json"
     watch = common.SharedWatch()
     results = json.loads(cache.read_text()) if cache.is_file() else {}  # parts not run now are kept
-    names = [n for n in args.only.split(",") if n]
+    names = [n for n in args.only.split(",") if n] or counted_domains()
 
     def save(part: str, value) -> None:  # after every part, so a killed run keeps what it measured
         results[part] = value

@@ -4,6 +4,7 @@ repeated build goes on from where it stopped (see densefit/build/__init__.py for
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shutil
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from densefit.errors import ConfigError, DataError
 from densefit.io import write_json_atomic
 
 MAX_CHUNK_TOKENS = 256
+COUNTS_KEPT = 1 << 16   # token counts remembered while chunking (pieces and titles; a few MB)
 SYNCED = ".indexed-ids.json"   # beside each index: the ids that may be in it (for deleting removed chunks)
 
 
@@ -49,8 +51,10 @@ def _finish(out: Path, state: dict, name: str, started: float, **info) -> None:
 
 
 def _token_counter(encoder):
+    """Tokens of a text, remembered: the chunker counts each piece when it splits and again when it packs."""
     tokenizer = encoder.tokenizer
 
+    @functools.lru_cache(maxsize=COUNTS_KEPT)
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False, truncation=False, verbose=False)["input_ids"])
     return count

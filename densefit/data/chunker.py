@@ -39,15 +39,21 @@ class Chunk:
         return row
 
 
+def _fits(text: str, budget: int, count: Callable[[str], int]) -> bool:
+    """Whether `text` fits the budget. Every word is at least one token, so a text with more words than the
+    budget is over it without tokenizing it (most of a build's chunking time went to such paragraphs)."""
+    return len(text.split()) <= budget and count(text) <= budget
+
+
 def _pieces(text: str, budget: int, count: Callable[[str], int]) -> list[str]:
     """Paragraphs; one over the budget becomes sentences; a sentence over it, word windows."""
     out = []
     for paragraph in text.split("\n\n"):
-        if count(paragraph) <= budget:
+        if _fits(paragraph, budget, count):
             out.append(paragraph)
             continue
         for sentence in SENTENCE.split(paragraph):
-            out.extend([sentence] if count(sentence) <= budget else _word_windows(sentence, budget, count))
+            out.extend([sentence] if _fits(sentence, budget, count) else _word_windows(sentence, budget, count))
     return [p for p in out if p.strip()]
 
 

@@ -78,3 +78,15 @@ def test_serve_refuses_a_folder_that_is_not_a_build(tmp_path):
                                                                "compare_model": "default"}}))
     got = build_defaults(str(tmp_path), {"port": 9000, "store": None})
     assert got["store"] == str(tmp_path / "index") and got["compare_model"] == "default" and got["port"] == 9000
+
+
+def test_the_build_token_counter_tokenizes_each_text_once(tiny_model):
+    from densefit.build.pipeline import _token_counter
+    from densefit.inference.select import load_encoder
+
+    encoder = load_encoder(tiny_model)
+    count = _token_counter(encoder)
+    text = "Disk quotas limit how much space a user may take."
+    expected = len(encoder.tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert count(text) == count(text) == expected
+    assert count.cache_info().hits == 1 and count.cache_info().misses == 1

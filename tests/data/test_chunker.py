@@ -44,3 +44,18 @@ def test_an_oversized_sentence_is_cut_into_windows():
     chunks = pack(" ".join(f"w{i}" for i in range(500)), budget=50, overlap=0, count=word_count)
     assert all(word_count(c) <= 50 for c in chunks)
     assert " ".join(chunks).split() == [f"w{i}" for i in range(500)]
+
+
+def test_a_paragraph_with_more_words_than_the_budget_is_split_without_being_tokenized():
+    seen = []
+
+    def count(text: str) -> int:
+        seen.append(text)
+        return word_count(text)
+
+    long_paragraph = " ".join(f"Sentence {i} has five words." for i in range(30))  # 150 words, budget 40
+    chunks = pack(f"A short opening paragraph.\n\n{long_paragraph}", budget=40, overlap=0, count=count)
+    assert long_paragraph not in seen                       # every word is a token at least: over the budget
+    assert "A short opening paragraph." in seen
+    assert chunks == pack(f"A short opening paragraph.\n\n{long_paragraph}", budget=40, overlap=0, count=word_count)
+    assert all(word_count(c) <= 40 for c in chunks)
