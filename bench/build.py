@@ -52,9 +52,9 @@ def run_build(folder: Path, out: Path, *extra: str) -> dict:
 
 def counted_domains() -> list[str]:
     sys.path.insert(0, str(ROOT / "bench"))
-    from quality import DOMAINS
+    from quality import counted_domains
 
-    return [name for name, d in DOMAINS.items() if d.counts]
+    return counted_domains()
 
 
 def corpus_only(name: str) -> dict:

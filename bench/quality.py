@@ -88,6 +88,11 @@ DOMAINS: dict[str, Domain] = {
 }
 
 
+def counted_domains() -> list[str]:
+    """The domains the targets count (not the near-ceiling checks), in table order."""
+    return [name for name, d in DOMAINS.items() if d.counts]
+
+
 # --------------------------------------------------------------------------- data
 
 

@@ -211,7 +211,7 @@ def main() -> None:
     args.budget_s = parse_duration(args.budget, "budget")
     args.command = "python bench/teacher.py " + " ".join(sys.argv[1:])
     quality = domains()
-    counted = [n for n, d in quality.DOMAINS.items() if d.counts]
+    counted = quality.counted_domains()
     held = [n for n in args.held_out.split(",") if n]
     unknown = sorted(set(held) - set(counted))
     if unknown:
