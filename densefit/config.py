@@ -92,7 +92,9 @@ class TrainConfig:
     dev_queries: int | None = _f(None, "Recipe: training queries held out as a dev split to pick the checkpoint and "
                                        "the shipped model (default: 10% of the queries, 30-200; 0: none). Unused "
                                        "when --eval has a dev split.")
-    ship: str = _f("best", "Recipe: best (the best on dev of base, merged and tuned; never worse than the base) or "
+    ship: str = _f("best", "Recipe: best (the best on dev of base, merged and tuned; never worse than the base), "
+                           "confident (as best, but a model beats the base only when its dev gain's 95% CI is "
+                           "above zero; what build uses, since generated dev queries overrate tuning) or "
                            "tuned (always the fine-tuned model).")
     warmup_ratio: float = _f(0.1, "Fraction of steps for linear learning-rate warm-up.")
     group_by_length: bool = _f(False, "In-batch-negative losses: batch rows of similar length together (still no "
@@ -232,7 +234,7 @@ def parse_duration(text: str, what: str) -> float:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
-SHIP_CHOICES = ("best", "tuned")
+SHIP_CHOICES = ("best", "confident", "tuned")
 # `densefit train --help` groups its options in these panels (fields not named here go under "Training").
 TRAIN_PANELS: dict[str, tuple[str, ...]] = {
     "Data": ("model", "train", "eval", "corpus", "format", "strict", "out", "max_seq_length", "seed"),

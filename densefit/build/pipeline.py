@@ -113,7 +113,7 @@ def stage_train(cfg: BuildConfig, out: Path, state: dict) -> None:
     # no --eval: the evaluate stage scores both models through their indexes, so none embeds the corpus twice
     train_cfg = TrainConfig(model=cfg.model, train=str(out / DATA), out=str(run_dir),
                             precision=cfg.precision, budget=cfg.train_budget(), seed=cfg.seed,
-                            dev_queries=cfg.dev_queries,
+                            dev_queries=cfg.dev_queries, ship="confident",  # its dev queries are generated
                             resume=run_dir.exists())
     fit = run_training(train_cfg)
     recipe = fit.summary.get("recipe", {})

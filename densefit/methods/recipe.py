@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -42,6 +43,9 @@ DEV_DISTRACTORS = 300         # dev corpus: the dev positives plus this many oth
 EVAL_POINTS = 2               # checkpoints scored on dev during training (the last one included)
 MERGE_WEIGHT = 0.5            # WiSE-FT weight of the tuned model when it does not beat the base
 RATE_BATCHES = 2              # random training batches timed for --budget (one long text pads a whole batch)
+COPY_MIN_WORDS = 3            # a query this long found verbatim in its document is a copy of it
+DEV_CONTEXT_WORDS = 5         # words a dev document must keep once its query is cut out of it
+MIN_DEV_CANDIDATES = 50       # fewer queries fit for dev than this: carve from all of them and say so
 SHIP_MARGIN = 0.0             # the tuned model must beat the base on dev by more than this
 
 
@@ -234,13 +238,50 @@ def gather_facts(cfg: TrainConfig, model, columns: dict[str, list], corpus_docs:
 # --------------------------------------------------------------------------- the dev split
 
 
+def cut_query(doc: str, query: str) -> str:
+    """`doc` without the verbatim copies of `query` in it (case and spacing ignored). A query of fewer than
+    COPY_MIN_WORDS words is left in: sharing a keyword with its document is what real queries do."""
+    words = query.split()
+    if len(words) < COPY_MIN_WORDS:
+        return doc
+    pattern = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in words) + r"(?!\w)[.,;:!?]*"
+    return " ".join(re.sub(pattern, " ", doc, flags=re.IGNORECASE).split())
+
+
+def dev_candidates(columns: dict[str, list]) -> list[str]:
+    """Queries fit for dev: each document holds no copy of the query, or DEV_CONTEXT_WORDS words beside it.
+
+    A query copied from its document (an extractive generator's sentence, a title repeated in the text)
+    scores near 1.0 for any model that matches words, so a dev split of such pairs rewards copying and
+    would ship a tuned model that real queries find worse."""
+    docs: dict[str, list[str]] = {}
+    for a, p in zip(columns["anchor"], columns["positive"]):
+        docs.setdefault(a, []).append(p)
+    return sorted(q for q, ps in docs.items() if all(_keeps_context(p, q) for p in ps))
+
+
+def _keeps_context(doc: str, query: str) -> bool:
+    left = len(cut_query(doc, query).split())
+    return left == len(doc.split()) or left >= DEV_CONTEXT_WORDS  # nothing copied, or enough besides the copy
+
+
 def carve_dev(columns: dict[str, list], n_dev: int, pool: list[str], seed: int):
-    """Hold out `n_dev` queries: (training columns without them or their documents, dev IRSet)."""
+    """Hold out `n_dev` queries: (training columns without them or their documents, dev IRSet).
+
+    Dev queries come from `dev_candidates`, and each dev document has its dev queries cut out of it, so
+    the split scores what a query adds beyond copying its document's words. Where too few queries are fit,
+    the split is carved from all of them and the run says the dev scores may overrate tuning."""
     from densefit.data.beir import IRSet
 
     rng = random.Random(seed)
-    queries = sorted(set(columns["anchor"]))
-    dev = set(rng.sample(queries, n_dev))
+    queries = dev_candidates(columns)
+    split = "dev (held out from the training pairs; each query cut out of its documents)"
+    cutting = len(queries) >= min(n_dev, MIN_DEV_CANDIDATES)
+    if not cutting:
+        say(f"recipe: only {len(queries)} of {len(set(columns['anchor']))} queries are more than a copy of "
+            f"their document's words; the dev split uses all queries and may overrate the tuned model")
+        queries, split = sorted(set(columns["anchor"])), "dev (held out from the training pairs)"
+    dev = set(rng.sample(queries, min(n_dev, len(queries))))
     dev_docs = {p for a, p in zip(columns["anchor"], columns["positive"]) if a in dev}
     keep = [i for i, (a, p) in enumerate(zip(columns["anchor"], columns["positive"]))
             if a not in dev and p not in dev_docs]
@@ -250,11 +291,13 @@ def carve_dev(columns: dict[str, list], n_dev: int, pool: list[str], seed: int):
     doc_id = {t: f"d{i}" for i, t in enumerate(texts)}
     q_id = {q: f"q{i}" for i, q in enumerate(sorted(dev))}
     qrels: dict[str, dict[str, int]] = {}
+    cut: dict[str, str] = {}
     for a, p in zip(columns["anchor"], columns["positive"]):
         if a in dev:
             qrels.setdefault(q_id[a], {})[doc_id[p]] = 1
-    irset = IRSet(corpus={i: t for t, i in doc_id.items()}, queries={i: q for q, i in q_id.items()},
-                  qrels=qrels, split="dev (held out from the training pairs)")
+            cut[p] = cut_query(cut.get(p, p), a) if cutting else p
+    irset = IRSet(corpus={i: cut.get(t, t) for t, i in doc_id.items()}, queries={i: q for q, i in q_id.items()},
+                  qrels=qrels, split=split)
     return train, irset
 
 
@@ -272,17 +315,30 @@ def dev_target(cfg: TrainConfig, columns: dict[str, list], n_dev: int, pool: lis
 # --------------------------------------------------------------------------- shipping
 
 
-def dev_score(model, irset, precision: str) -> float:
-    from densefit.evaluation.retrieval import evaluate_retrieval
+def dev_per_query(model, irset, precision: str) -> dict[str, float]:
+    """nDCG@10 of every dev query."""
+    from densefit.evaluation.metrics import per_query_metrics
+    from densefit.evaluation.retrieval import dense_run
     from densefit.inference.select import as_encoder
 
-    return evaluate_retrieval(as_encoder(model, precision=precision), irset, ks=(10,)).metrics["ndcg@10"]
+    run = dense_run(as_encoder(model, precision=precision), irset, k=10)
+    return per_query_metrics(run, irset.qrels, ks=(10,))["ndcg@10"]
 
 
-def choose_shipped(scores: dict[str, float]) -> str:
-    """The best on dev; ties go to the simplest model (base, then merged, then tuned)."""
+def gain_ci(base: dict[str, float], other: dict[str, float]) -> tuple[float, float]:
+    """95% paired bootstrap CI of other - base over the dev queries."""
+    from densefit.report.stats import paired_bootstrap_ci
+
+    queries = sorted(base)
+    return paired_bootstrap_ci([base[q] for q in queries], [other[q] for q in queries])
+
+
+def choose_shipped(scores: dict[str, float], cis: dict | None = None) -> str:
+    """The best on dev; ties go to the simplest model (base, then merged, then tuned). Given the dev gains'
+    CIs (--ship confident), a model whose CI is not above zero is not eligible."""
     order = ["base", "merged", "tuned"]
-    return max((n for n in order if n in scores), key=lambda n: (round(scores[n], 6), -order.index(n)))
+    eligible = [n for n in order if n in scores and (n == "base" or cis is None or n not in cis or cis[n][0] > 0)]
+    return max(eligible, key=lambda n: (round(scores[n], 6), -order.index(n)))
 
 
 def best_dev_score(log_history: list[dict], key: str) -> float | None:
@@ -291,31 +347,60 @@ def best_dev_score(log_history: list[dict], key: str) -> float | None:
     return max(values) if values else None
 
 
-def ship(cfg: TrainConfig, base_path: str, tuned, irset, base_score: float,
+def ship(cfg: TrainConfig, base_path: str, tuned, irset, base: dict[str, float],
          tuned_score: float | None) -> tuple[object, dict]:
-    """Pick base, merged or tuned on dev; the chosen one replaces OUT/model. Returns (model, record)."""
+    """Pick base, merged or tuned on dev; the chosen one replaces OUT/model. Returns (model, record).
+
+    `base` holds the base model's per-query dev scores. With --ship confident a model other than the base
+    is eligible only when its dev gain's 95% CI lies above zero (for dev queries that overrate tuning)."""
     from pathlib import Path
 
     from densefit.methods.common import load_base_model
     from densefit.methods.merge import interpolate
     from densefit.train.run import MODEL, save_model_atomic
 
-    if tuned_score is None:
-        tuned_score = dev_score(tuned, irset, cfg.precision)
-    scores = {"base": base_score, "tuned": tuned_score}
+    confident = cfg.ship == "confident"
+    per_query = {"base": base}
+    if confident or tuned_score is None:
+        per_query["tuned"] = dev_per_query(tuned, irset, cfg.precision)
+        tuned_score = _mean(per_query["tuned"])
+    scores = {"base": _mean(base), "tuned": tuned_score}
     models = {"tuned": tuned}
-    if cfg.ship == "best" and scores["tuned"] <= scores["base"] + SHIP_MARGIN:
-        base = load_base_model(dataclasses.replace(cfg, model=base_path))  # with the run's prompts, like tuned
-        models["merged"], models["base"] = interpolate(base, tuned, MERGE_WEIGHT), base
-        scores["merged"] = dev_score(models["merged"], irset, cfg.precision)
-    shipped = choose_shipped(scores) if cfg.ship == "best" else "tuned"
+    cis = {"tuned": gain_ci(base, per_query["tuned"])} if confident else {}
+    if cfg.ship != "tuned" and not _beats_base(scores, cis, "tuned"):
+        base_model = load_base_model(dataclasses.replace(cfg, model=base_path))  # the run's prompts, like tuned
+        models["merged"], models["base"] = interpolate(base_model, tuned, MERGE_WEIGHT), base_model
+        per_query["merged"] = dev_per_query(models["merged"], irset, cfg.precision)
+        scores["merged"] = _mean(per_query["merged"])
+        if confident:
+            cis["merged"] = gain_ci(base, per_query["merged"])
+    shipped = "tuned" if cfg.ship == "tuned" else choose_shipped(scores, cis)
     if shipped != "tuned":
         save_model_atomic(models[shipped], Path(cfg.out) / MODEL)
-    word = {"base": "the base model: tuning did not beat it on dev",
+    word = _why(shipped, scores, cis)
+    say("recipe: dev nDCG@10 " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f"; shipping {word}")
+    record = {"dev_ndcg@10": scores, "shipped": shipped, "why": word}
+    if cis:
+        record["dev_gain_ci"] = {k: list(v) for k, v in cis.items()}
+    return models[shipped], record
+
+
+def _mean(values: dict[str, float]) -> float:
+    return sum(values.values()) / max(len(values), 1)
+
+
+def _beats_base(scores: dict[str, float], cis: dict, name: str) -> bool:
+    return scores[name] > scores["base"] + SHIP_MARGIN and (name not in cis or cis[name][0] > 0)
+
+
+def _why(shipped: str, scores: dict[str, float], cis: dict) -> str:
+    if shipped == "base" and cis:
+        gain, (low, high) = scores["tuned"] - scores["base"], cis["tuned"]
+        return (f"the base model: tuning's dev gain {gain:+.4f} [{low:+.4f}, {high:+.4f}] is not above zero "
+                f"with 95% confidence")
+    return {"base": "the base model: tuning did not beat it on dev",
             "merged": f"the merged model (weight {MERGE_WEIGHT} tuned): it beat both on dev",
             "tuned": "the tuned model"}[shipped]
-    say("recipe: dev nDCG@10 " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()) + f"; shipping {word}")
-    return models[shipped], {"dev_ndcg@10": scores, "shipped": shipped, "why": word}
 
 
 # --------------------------------------------------------------------------- the run
@@ -356,7 +441,7 @@ def run(cfg: TrainConfig, callbacks: list | None = None):
     if run_cfg.mine:
         columns, extra, mined = add_mined_negatives(run_cfg, model, data, stages)
     target, before = evaluate_before(run_cfg, model)
-    base_score = dev_score(model, dev, run_cfg.precision) if dev is not None else None
+    base_dev = dev_per_query(model, dev, run_cfg.precision) if dev is not None else None
     # named "ir" like every other in-training evaluator, so the logged keys (eval_ir_ndcg@10) stay the same
     evaluator = RetrievalEvaluator(dev, precision=run_cfg.precision) if dev is not None else None
     outcome, loss_info = train_columns(run_cfg, model, columns, kind=data.kind, stages=stages, callbacks=callbacks,
@@ -365,7 +450,7 @@ def run(cfg: TrainConfig, callbacks: list | None = None):
     if dev is not None:
         with stages.stage("ship") as info:
             logged = best_dev_score(outcome.log_history, f"eval_{evaluator.metric_key}")
-            model, shipped = ship(run_cfg, cfg.model, model, dev, base_score, logged)
+            model, shipped = ship(run_cfg, cfg.model, model, dev, base_dev, logged)
             record.update(shipped)
             info.update(shipped=shipped["shipped"])
     summary = dataclasses.asdict(data.summary)

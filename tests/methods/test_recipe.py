@@ -9,7 +9,7 @@ import pytest
 
 from densefit.api import fit
 from densefit.methods.recipe import (DEFAULT_BUDGET, LEARNING_RATE, MAX_EPOCHS, RecipeFacts, carve_dev,
-                                     choose_shipped, plan, plain_epoch_cost)
+                                     choose_shipped, cut_query, dev_candidates, plan, plain_epoch_cost)
 
 from ..conftest import make_ir_set, write_jsonl
 
@@ -75,10 +75,55 @@ def test_carved_dev_never_shares_a_query_or_document_with_training():
     assert all(len(rel) == 2 for rel in dev.qrels.values())
 
 
+def test_a_query_copied_from_its_document_is_cut_out_of_it_whatever_its_case_and_spacing():
+    doc = "Intro. The Quick  brown\nfox jumps over. Then the quick brown fox sleeps."
+    assert cut_query(doc, "the quick brown fox") == "Intro. jumps over. Then sleeps."
+    assert cut_query(doc, "quick brown") == doc  # two words: a shared keyword pair, not a copy
+    assert cut_query("a therapist said so", "the rapist said") == "a therapist said so"  # whole words only
+
+
+def test_dev_takes_no_query_that_is_only_a_copy_of_its_document():
+    copies = {"anchor": ["how are you today", "what is a bot", "pick a file to open"],
+              "positive": ["How are you today?", "What is a bot? A program that chats with people all day.",
+                           "Use the dialog to choose one."]}
+    # the first leaves nothing once cut; the second keeps an answer; the third is no copy at all
+    assert dev_candidates(copies) == ["pick a file to open", "what is a bot"]
+
+
+def test_carved_dev_documents_no_longer_hold_their_query():
+    rng = random.Random(0)
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
+    queries = [" ".join(rng.sample(words, 4)) + f" n{i}" for i in range(300)]
+    copied = [f"{q}. " + " ".join(rng.choice(words) for _ in range(8)) for q in queries[:200]]
+    bare = [q for q in queries[200:]]  # these documents are their query and nothing else
+    columns = {"anchor": queries, "positive": copied + bare}
+    train, dev = carve_dev(columns, 50, pool=columns["positive"], seed=0)
+    assert len(dev.queries) == 50 and set(dev.queries.values()) <= set(queries[:200])
+    for qid, rel in dev.qrels.items():
+        (doc,) = rel
+        assert dev.queries[qid].lower() not in dev.corpus[doc].lower() and len(dev.corpus[doc].split()) == 8
+    assert set(bare) <= set(train["anchor"])  # unfit for dev, still trained on
+
+
+def test_when_too_few_queries_are_fit_for_dev_the_split_uses_them_all_and_says_so(capsys):
+    queries = [f"copied query number {i}" for i in range(100)]
+    columns = {"anchor": queries, "positive": [q + "." for q in queries]}
+    train, dev = carve_dev(columns, 30, pool=columns["positive"], seed=0)
+    assert len(dev.queries) == 30 and "may overrate" in capsys.readouterr().err
+    assert all(text.endswith(".") and len(text.split()) == 4 for text in dev.corpus.values())  # left whole
+
+
 def test_shipping_prefers_the_simplest_model_on_ties():
     assert choose_shipped({"base": 0.5, "tuned": 0.5}) == "base"
     assert choose_shipped({"base": 0.5, "merged": 0.6, "tuned": 0.6}) == "merged"
     assert choose_shipped({"base": 0.5, "tuned": 0.51}) == "tuned"
+
+
+def test_confident_shipping_needs_a_dev_gain_whose_ci_is_above_zero():
+    scores = {"base": 0.80, "merged": 0.81, "tuned": 0.82}
+    assert choose_shipped(scores, {"tuned": (-0.001, 0.04), "merged": (-0.01, 0.03)}) == "base"
+    assert choose_shipped(scores, {"tuned": (-0.001, 0.04), "merged": (0.002, 0.02)}) == "merged"
+    assert choose_shipped(scores, {"tuned": (0.01, 0.03), "merged": (0.002, 0.02)}) == "tuned"
 
 
 @pytest.fixture
@@ -125,6 +170,18 @@ def test_a_run_that_cannot_improve_ships_the_base_model_and_says_so(tiny_model, 
     shipped = load_file(str(next(result.model_path.rglob("model.safetensors"))))
     base = load_file(str(next(Path(tiny_model).rglob("model.safetensors"))))
     assert shipped.keys() == base.keys() and all(torch.equal(shipped[k], base[k]) for k in base)
+
+
+def test_confident_shipping_scores_the_gain_per_dev_query_and_records_its_ci(tiny_model, pairs_and_corpus, tmp_path,
+                                                                             capsys):
+    pairs, ir = pairs_and_corpus
+    result = fit(tiny_model, pairs, corpus=str(ir), out=tmp_path / "run", learning_rate=1e-30, precision="fp32",
+                 ship="confident", report=False)
+    recipe = json.loads(result.train_json.read_text())["recipe"]
+    low, high = recipe["dev_gain_ci"]["tuned"]
+    gain = recipe["dev_ndcg@10"]["tuned"] - recipe["dev_ndcg@10"]["base"]
+    assert low <= gain <= high and low <= 0 and recipe["shipped"] == "base"  # a learning rate of 1e-30 learns nothing
+    assert "not above zero with 95% confidence" in " ".join(capsys.readouterr().err.split())
 
 
 def test_the_budget_rate_is_timed_on_training_steps_and_leaves_the_model_as_it_was(tiny_model):
