@@ -400,7 +400,8 @@ def _why(shipped: str, scores: dict[str, float], cis: dict) -> str:
                 f"with 95% confidence")
     if shipped == "merged" and cis:
         low, high = cis["merged"]
-        return f"the merged model (weight {MERGE_WEIGHT} tuned): its dev gain's CI [{low:+.4f}, {high:+.4f}] is above zero"
+        return (f"the merged model (weight {MERGE_WEIGHT} tuned): its dev gain's CI [{low:+.4f}, {high:+.4f}] "
+                f"is above zero")
     return {"base": "the base model: tuning did not beat it on dev",
             "merged": f"the merged model (weight {MERGE_WEIGHT} tuned): it beat both on dev",
             "tuned": "the tuned model"}[shipped]
