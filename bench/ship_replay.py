@@ -31,7 +31,7 @@ def replay(run: Path, rule: str) -> dict:
     from densefit.methods.mining import corpus_texts
     from densefit.methods.recipe import carve_dev, dev_per_query, ship
     from densefit.methods.supervised import load_data
-    from densefit.report.stats import paired_bootstrap_ci
+    from densefit.report.stats import compare_paired
 
     built = json.loads((run / "train" / "train.json").read_text())
     cfg = TrainConfig(train=str(run / "data"), model=built["config"]["model"], precision="fp32")
@@ -46,11 +46,10 @@ def replay(run: Path, rule: str) -> dict:
     test = load_beir(str(run / "data"), "test")
     mrr = {name: per_query_metrics(dense_run(as_encoder(m, precision="fp32"), test, k=10), test.qrels, ks=(10,))
            ["mrr@10"] for name, m in (("base", base), ("shipped", shipped))}
-    queries = sorted(mrr["base"])
-    a, b = [mrr["base"][q] for q in queries], [mrr["shipped"][q] for q in queries]
+    test_delta = compare_paired("mrr@10", mrr["base"], mrr["shipped"])
     return {"domain": run.name, "rule": rule, "shipped": record["shipped"], "dev": record["dev_ndcg@10"],
-            "dev_gain_ci": record.get("dev_gain_ci"), "test_base": sum(a) / len(a), "test_shipped": sum(b) / len(b),
-            "test_delta_ci": paired_bootstrap_ci(a, b), "test_queries": len(queries)}
+            "dev_gain_ci": record.get("dev_gain_ci"), "test_base": test_delta.a, "test_shipped": test_delta.b,
+            "test_delta_ci": [test_delta.ci_low, test_delta.ci_high], "test_queries": test_delta.n}
 
 
 def main() -> None:

@@ -327,10 +327,10 @@ def dev_per_query(model, irset, precision: str) -> dict[str, float]:
 
 def gain_ci(base: dict[str, float], other: dict[str, float]) -> tuple[float, float]:
     """95% paired bootstrap CI of other - base over the dev queries."""
-    from densefit.report.stats import paired_bootstrap_ci
+    from densefit.report.stats import compare_paired
 
-    queries = sorted(base)
-    return paired_bootstrap_ci([base[q] for q in queries], [other[q] for q in queries])
+    paired = compare_paired("ndcg@10", dict(sorted(base.items())), other)  # queries in a fixed order
+    return paired.ci_low, paired.ci_high
 
 
 def choose_shipped(scores: dict[str, float], cis: dict | None = None) -> str:
