@@ -229,7 +229,10 @@ def gather_facts(cfg: TrainConfig, model, columns: dict[str, list], corpus_docs:
                         doc_tokens=_median_tokens(columns["positive"], cap), corpus_docs=corpus_docs,
                         max_seq_length=cap, dev_given=dev_given)
     if cfg.budget:
+        from densefit.train.dropout import apply_dropout
+
         facts.budget_s = parse_duration(cfg.budget, "budget")
+        apply_dropout(model, cfg.dropout)  # timed as it will train: the fused attention runs only without it
         facts.forward_tokens_per_s = measure_forward_rate(model, columns, cfg.batch_size or BATCH_SIZE,
                                                            cfg.precision, facts.query_tokens + facts.doc_tokens)
     return facts

@@ -64,6 +64,15 @@ def cpu_device_kwargs(precision: str) -> dict:
     return kwargs
 
 
+def explain_dropout(model, choice: str) -> None:
+    """Apply --dropout and say what it changed (nothing is said for the model's own)."""
+    from densefit.train.dropout import apply_dropout
+
+    changed = apply_dropout(model, choice)
+    if choice != "model":
+        say(f"dropout {choice}: {changed} dropout layers set to 0 while training (--dropout model keeps them)")
+
+
 def _save_steps(cfg: TrainConfig) -> tuple[str, int]:
     steps = cfg.save_steps or cfg.eval_steps
     return ("steps", steps) if steps else ("epoch", 0)
@@ -174,6 +183,7 @@ def train(cfg: TrainConfig, model, loss, dataset, *, in_batch_negatives: bool = 
     device = training_device()
     precision = resolve_precision(cfg.precision, device)
     say(explain_precision(cfg.precision, device))
+    explain_dropout(model, getattr(cfg, "dropout", "model"))
     best_metric = evaluator.metric_key if evaluator is not None else None
     args = build_arguments(cfg, out, precision, in_batch_negatives, best_metric)
     args.prompts = column_prompts(cfg, dataset.column_names) or None

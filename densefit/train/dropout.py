@@ -1,0 +1,43 @@
+"""Dropout while training (`--dropout`): the model's own, without attention dropout, or none.
+
+PyTorch's fused attention kernel (flash attention for CPU, used through SDPA) runs only when the
+attention-probability dropout is zero. With BERT-family models' own 0.1, every training step falls back
+to the unfused path, which builds the full batch x heads x length x length probability tensor, draws a
+random mask for it and keeps both for backward. bench/speed.py measures what each choice costs.
+
+Only modules change (`Dropout.p`), never the model's config: the saved model is the model's own, and
+inference never uses dropout anyway.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from densefit.config import DROPOUT_CHOICES  # noqa: F401  (the choices live with the option's help)
+
+
+def is_attention_dropout(parent: torch.nn.Module) -> bool:
+    """A dropout on the attention probabilities: one held by a self-attention module (BertSelfAttention,
+    RobertaSelfAttention, MPNetSelfAttention, DistilBERT's MultiHeadSelfAttention, ...). The dropouts of
+    BertSelfOutput or MPNetAttention act on hidden states and stay."""
+    return "selfattention" in type(parent).__name__.lower()
+
+
+def dropout_modules(model: torch.nn.Module, choice: str) -> list[torch.nn.Dropout]:
+    if choice == "model":
+        return []
+    found = []
+    for parent in model.modules():
+        for name, child in parent.named_children():
+            if isinstance(child, torch.nn.Dropout) and (choice == "off" or is_attention_dropout(parent)):
+                found.append(child)
+    return found
+
+
+def apply_dropout(model: torch.nn.Module, choice: str) -> int:
+    """Zero the dropouts `choice` names; returns how many had a non-zero rate."""
+    changed = 0
+    for module in dropout_modules(model, choice):
+        changed += module.p > 0
+        module.p = 0.0
+    return changed
