@@ -23,13 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402  (bench/quality.py: the domains and their builders)
+from speed import BATCH, _stock_args  # noqa: E402  (the stock script's training arguments)
 
 from densefit.config import DROPOUT_CHOICES  # noqa: E402
 
 OUT = quality.ROOT / "bench-out" / "dropout" / "results.jsonl"
 DEV_DOCS = 1500
 TOLERANCE = 0.01
-BATCH = 32
 
 
 def dev_subset(ds, n_docs: int = DEV_DOCS, seed: int = 0):
@@ -37,7 +37,7 @@ def dev_subset(ds, n_docs: int = DEV_DOCS, seed: int = 0):
     from densefit.data.beir import IRSet
 
     relevant = {d for rels in ds.qrels.values() for d in rels}
-    others = sorted(d for d in ds.corpus if d not in relevant)
+    others = [d for d in ds.corpus if d not in relevant]  # corpus-file order, then a seeded shuffle
     random.Random(seed).shuffle(others)
     keep = relevant | set(others[: max(0, n_docs - len(relevant))])
     return IRSet(corpus={d: ds.corpus[d] for d in keep}, queries=ds.queries, qrels=ds.qrels, split="dev")
@@ -50,20 +50,15 @@ def pairs(train_set, n: int, seed: int = 0) -> dict[str, list[str]]:
 
 
 def train_seconds(model, columns: dict, steps: int) -> float:
+    """The stock script's run (bench/speed.py's stock arguments), on `model` as given, dropout and all."""
     from datasets import Dataset
     from sentence_transformers import SentenceTransformerTrainer
-    from sentence_transformers import SentenceTransformerTrainingArguments as Args
-    from sentence_transformers.base.sampler import BatchSamplers
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     from densefit.inference.precision import resolve_precision
 
-    bf16 = resolve_precision("auto", "cpu") == "bf16"
     with tempfile.TemporaryDirectory() as tmp:
-        args = Args(output_dir=tmp, max_steps=steps, per_device_train_batch_size=BATCH, learning_rate=5e-5,
-                    warmup_steps=0.1, batch_sampler=BatchSamplers.NO_DUPLICATES, save_strategy="no",
-                    report_to="none", disable_tqdm=True, seed=0, logging_steps=steps,
-                    **({"bf16": True, "use_cpu": True} if bf16 else {}))
+        args = _stock_args(Path(tmp), steps, bf16=resolve_precision("auto", "cpu") == "bf16")
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=Dataset.from_dict(columns),
                                              loss=MultipleNegativesRankingLoss(model))
         start = time.perf_counter()

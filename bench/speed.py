@@ -8,8 +8,8 @@ Measures, on the man-page set (densefit.data.builders.manpages), at the model's 
 - matmul rates (fp32, bf16): each training row's roofline is the rate of its own precision;
 - training: stock SentenceTransformerTrainer in fp32 and with `bf16=True` (the one-flag peer), and densefit
   (`--precision auto`): pairs/s, tokens/s, share of the roofline, peak RSS, and MRR@10 after the same steps;
-  lever rows: densefit under each `--dropout` choice that is neither its default nor `model` (the model's own
-  dropout, which is what the stock bf16 row trains with) and with length-grouped batches;
+  one densefit row per `--dropout` choice (the default first; the verdict judges it) and a lever row with
+  length-grouped batches;
 - one densefit training step by phase (tokenise/collate, forward, backward, optimiser, other) from torch.profiler;
 - encode: stock fp32 and stock under bf16 autocast (the peers), densefit torch, the bf16-weights lever, every
   export (ONNX, OpenVINO, int8) and the static tier (model2vec): docs/s, p50 of one query, min cosine vs stock,

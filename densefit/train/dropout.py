@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import torch
 
-from densefit.config import DROPOUT_CHOICES  # noqa: F401  (the choices live with the option's help)
-
 
 def is_attention_dropout(parent: torch.nn.Module) -> bool:
     """A dropout on the attention probabilities: one held by a self-attention module (BertSelfAttention,
@@ -28,7 +26,7 @@ def dropout_modules(model: torch.nn.Module, choice: str) -> list[torch.nn.Dropou
         return []
     found = []
     for parent in model.modules():
-        for name, child in parent.named_children():
+        for child in parent.children():
             if isinstance(child, torch.nn.Dropout) and (choice == "off" or is_attention_dropout(parent)):
                 found.append(child)
     return found
