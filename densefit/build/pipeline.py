@@ -18,6 +18,10 @@ from densefit.io import write_json_atomic
 MAX_CHUNK_TOKENS = 256
 COUNTS_KEPT = 1 << 16   # token counts remembered while chunking (pieces and titles; a few MB)
 SYNCED = ".indexed-ids.json"   # beside each index: the ids that may be in it (for deleting removed chunks)
+# --time-target: what training may take is the target less the stages so far, the built model's index pass
+# (estimated from the base pass's rate) and RESERVE_S. 90 s covers what the man-page folder build spent beyond
+# its training budget (48 s), evaluating (7 s) and starting the server (12 s), with room (docs/benchmarks.md, BUILD).
+RESERVE_S, MIN_TRAIN_S, MIN_RATE_ROWS = 90.0, 120.0, 100
 
 
 def _start(cfg: BuildConfig) -> tuple[Path, Path, dict]:
@@ -111,14 +115,37 @@ def stage_train(cfg: BuildConfig, out: Path, state: dict) -> None:
     if cfg.retrain and run_dir.exists():
         shutil.rmtree(run_dir)
     # no --eval: the evaluate stage scores both models through their indexes, so none embeds the corpus twice
+    budget, capped = train_budget(cfg, state)
     train_cfg = TrainConfig(model=cfg.model, train=str(out / DATA), out=str(run_dir),
-                            precision=cfg.precision, budget=cfg.train_budget(), seed=cfg.seed,
+                            precision=cfg.precision, budget=budget, seed=cfg.seed,
                             dev_queries=cfg.dev_queries, ship="confident",  # its dev queries are generated
                             resume=run_dir.exists())
     fit = run_training(train_cfg)
     recipe = fit.summary.get("recipe", {})
     _finish(out, state, "train", t, model=str(fit.model_path), shipped=recipe.get("shipped", "tuned"),
-            why=recipe.get("why"), dev=recipe.get("dev_ndcg@10"))
+            why=recipe.get("why"), dev=recipe.get("dev_ndcg@10"), budget=budget, budget_capped=capped)
+
+
+def train_budget(cfg: BuildConfig, state: dict) -> tuple[str | None, str | None]:
+    """The recipe's --budget, shortened to what --time-target leaves; and why it was shortened (None: it was not)."""
+    from densefit.config import parse_duration
+
+    budget, stages = cfg.train_budget(), state["stages"]
+    base = stages.get(INDEX_BASE, {})
+    if budget is None or cfg.time_target == "none" or base.get("written", 0) < MIN_RATE_ROWS:
+        return budget, None  # full epochs asked for, no target, or too few rows encoded to know the index rate
+    index_pass = base["seconds"] / base["written"] * base["rows"]
+    spent = sum(stages[n]["seconds"] for n in ("chunks", "queries", INDEX_BASE) if n in stages)
+    left = parse_duration(cfg.time_target, "time-target") - spent - index_pass - RESERVE_S
+    if left >= parse_duration(budget, "budget"):
+        return budget, None
+    seconds = max(left, MIN_TRAIN_S)
+    why = (f"training budget {seconds:.0f} s instead of {budget}: the --time-target of {cfg.time_target} less "
+           f"{spent:.0f} s so far, about {index_pass:.0f} s for the built model's index pass and {RESERVE_S:.0f} s "
+           "for the rest" + (f" (leaves {left:.0f} s, so the target will be missed; the least training is "
+                             f"{MIN_TRAIN_S:.0f} s)" if left < MIN_TRAIN_S else ""))
+    say(why)
+    return f"{seconds:.0f}s", why
 
 
 def _sync_index(store: Path, model: str, chunks: Path, rows: list[dict]) -> dict:

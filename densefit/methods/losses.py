@@ -83,6 +83,10 @@ SHAPERS: dict[tuple[str, str], Callable[[Columns], Columns]] = {
 }
 
 
+def _mnr(model, directions: tuple[str, ...], partition_mode: str):
+    return _losses().MultipleNegativesRankingLoss(model, directions=directions, partition_mode=partition_mode)
+
+
 def _softmax(model):
     return _losses().SoftmaxLoss(model, model.get_embedding_dimension(), num_labels=NLI_LABELS)
 
@@ -92,6 +96,13 @@ LOSSES: dict[str, LossSpec] = {
     for spec in (
         LossSpec("mnr", "MultipleNegativesRanking: in-batch negatives (+ hard negatives when given)",
                  ("retrieval",), lambda m: _losses().MultipleNegativesRankingLoss(m), in_batch_negatives=True),
+        LossSpec("mnr-symmetric", "MNR both ways: each query picks its document and each document its query",
+                 ("retrieval",), lambda m: _mnr(m, ("query_to_doc", "doc_to_query"), "per_direction"),
+                 in_batch_negatives=True),
+        LossSpec("mnr-gte", "MNR over one joint pool: other queries and documents of the batch are all negatives",
+                 ("retrieval",), lambda m: _mnr(m, ("query_to_doc", "query_to_query", "doc_to_query", "doc_to_doc"),
+                                                "joint"),
+                 in_batch_negatives=True),
         LossSpec("cached-mnr", "MNR with gradient caching: large batches in little memory",
                  ("retrieval",), lambda m: _losses().CachedMultipleNegativesRankingLoss(m, mini_batch_size=16),
                  in_batch_negatives=True),

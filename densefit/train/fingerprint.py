@@ -34,10 +34,19 @@ def data_hash(path: str | None) -> str | None:
     return digest.hexdigest()
 
 
+def loss_name(loss) -> str:
+    """The loss class, with its directions when it is not plain one-way MNR (mnr-symmetric, mnr-gte)."""
+    config = loss.get_config_dict() if hasattr(loss, "get_config_dict") else {}
+    directions = tuple(config.get("directions", ("query_to_doc",)))
+    if directions == ("query_to_doc",):
+        return type(loss).__name__
+    return f"{type(loss).__name__}({'+'.join(directions)}, {config.get('partition_mode')})"
+
+
 def fingerprint(cfg, loss) -> dict:
     """The values a resumed run must share with the run it continues."""
     return {"model": cfg.model, "data": data_hash(cfg.train), "batch_size": cfg.batch_size,
-            "learning_rate": cfg.learning_rate, "loss": type(loss).__name__, "method": cfg.method}
+            "learning_rate": cfg.learning_rate, "loss": loss_name(loss), "method": cfg.method}
 
 
 def differences(before: dict, now: dict) -> list[str]:

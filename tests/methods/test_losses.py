@@ -28,7 +28,7 @@ def _rows(kind: str, n: int = 24) -> list[dict]:
 
 
 CASES = [
-    ("mnr", "triplets"), ("cached-mnr", "triplets"), ("triplet", "triplets"), ("cosine", "sts"),
+    ("mnr", "triplets"), ("mnr-symmetric", "triplets"), ("mnr-gte", "triplets"), ("cached-mnr", "triplets"), ("triplet", "triplets"), ("cosine", "sts"),
     ("cosent", "sts"), ("softmax", "nli"), ("contrastive", "triplets"), ("contrastive", "nli"),
     ("online-contrastive", "sts"), ("matryoshka", "triplets"),
 ]
@@ -84,3 +84,34 @@ def test_matryoshka_dims_out_of_range(tiny_model, tmp_path):
     data = write_jsonl(tmp_path / "t.jsonl", _rows("triplets"))
     with pytest.raises(ConfigError, match="1..32"):
         densefit.fit(model=tiny_model, train_data=data, out=tmp_path / "r", max_steps=1, matryoshka_dims=[64])
+
+
+def _cross_entropy(scores):
+    import torch
+
+    return torch.nn.functional.cross_entropy(scores, torch.arange(scores.size(0)))
+
+
+def test_the_two_way_losses_add_the_directions_they_name(tiny_model):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from densefit.methods.losses import build_loss
+
+    model = SentenceTransformer(str(tiny_model), device="cpu")
+    torch.manual_seed(0)
+    q, d = (torch.nn.functional.normalize(torch.randn(6, 8), dim=-1) for _ in range(2))
+    scores = 20.0 * q @ d.T
+
+    def value(name):
+        return float(build_loss(LOSSES[name], model).compute_loss_from_embeddings([q, d], None))
+
+    one_way = float(_cross_entropy(scores))
+    assert value("mnr") == pytest.approx(one_way, rel=1e-5)
+    assert value("mnr-symmetric") == pytest.approx((one_way + float(_cross_entropy(scores.T))) / 2, rel=1e-5)
+    q_q, d_d = 20.0 * q @ q.T, 20.0 * d @ d.T
+    eye = torch.eye(6, dtype=torch.bool)
+    # one softmax over the batch's documents, its other queries, and each document's view of them all
+    pool = torch.cat([scores, q_q.masked_fill(eye, -torch.inf), scores.T,
+                      d_d.masked_fill(eye, -torch.inf)], dim=1)
+    assert value("mnr-gte") == pytest.approx(float(_cross_entropy(pool)), rel=1e-5)

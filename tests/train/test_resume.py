@@ -94,7 +94,8 @@ def test_resume_refuses_a_different_run_unless_forced(tiny_model, pairs_file, tm
     for change, named in ((dict(learning_rate=2e-3), "learning_rate: was 0.001, now 0.002"),
                           (dict(batch_size=4), "batch_size: was 8, now 4"),
                           (dict(train_data=other_data), "data: was"),
-                          (dict(loss="cached-mnr"), "loss: was 'MultipleNegativesRankingLoss'")):
+                          (dict(loss="cached-mnr"), "loss: was 'MultipleNegativesRankingLoss'"),
+                          (dict(loss="mnr-symmetric"), "now 'MultipleNegativesRankingLoss(query_to_doc+doc_to_query")):
         with pytest.raises(ConfigError, match="--resume-force") as refused:
             densefit.fit(**{**run, **change}, resume=True)
         assert named in str(refused.value)
