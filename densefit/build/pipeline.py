@@ -11,6 +11,7 @@ from pathlib import Path
 
 from densefit.build.config import BuildConfig
 from densefit.build.manifest import INDEX, INDEX_BASE, STATE, TRAIN, load_state, serve_block
+from densefit.config import parse_duration
 from densefit.console import say
 from densefit.errors import ConfigError, DataError
 from densefit.io import write_json_atomic
@@ -115,7 +116,7 @@ def stage_train(cfg: BuildConfig, out: Path, state: dict) -> None:
     if cfg.retrain and run_dir.exists():
         shutil.rmtree(run_dir)
     # no --eval: the evaluate stage scores both models through their indexes, so none embeds the corpus twice
-    budget, capped = train_budget(cfg, state)
+    budget, capped = fitted_budget(cfg, state)
     train_cfg = TrainConfig(model=cfg.model, train=str(out / DATA), out=str(run_dir),
                             precision=cfg.precision, budget=budget, seed=cfg.seed,
                             dev_queries=cfg.dev_queries, ship="confident",  # its dev queries are generated
@@ -126,10 +127,8 @@ def stage_train(cfg: BuildConfig, out: Path, state: dict) -> None:
             why=recipe.get("why"), dev=recipe.get("dev_ndcg@10"), budget=budget, budget_capped=capped)
 
 
-def train_budget(cfg: BuildConfig, state: dict) -> tuple[str | None, str | None]:
+def fitted_budget(cfg: BuildConfig, state: dict) -> tuple[str | None, str | None]:
     """The recipe's --budget, shortened to what --time-target leaves; and why it was shortened (None: it was not)."""
-    from densefit.config import parse_duration
-
     budget, stages = cfg.train_budget(), state["stages"]
     base = stages.get(INDEX_BASE, {})
     if budget is None or cfg.time_target == "none" or base.get("written", 0) < MIN_RATE_ROWS:

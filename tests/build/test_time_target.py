@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from densefit.build.config import BuildConfig
-from densefit.build.pipeline import train_budget
+from densefit.build.pipeline import fitted_budget
 from densefit.errors import ConfigError
 
 
@@ -27,9 +27,9 @@ FOLDER = _state(24.0, 310.0, 14460, 14460)
     ({}, _state(24.0, 2.0, 12, 14460), "5m", False),                         # a resumed pass: no rate to go on
     ({"budget": "2m"}, FOLDER, "2m", False),                                 # a budget that fits is kept
 ])
-def test_train_budget_fits_what_the_target_leaves(settings, state, budget, capped):
+def test_fitted_budget_fits_what_the_target_leaves(settings, state, budget, capped):
     cfg = BuildConfig(folder="docs", out="out", **settings)
-    got, why = train_budget(cfg, state)
+    got, why = fitted_budget(cfg, state)
     assert got == budget
     assert (why is not None) == capped
     if capped:
@@ -37,7 +37,7 @@ def test_train_budget_fits_what_the_target_leaves(settings, state, budget, cappe
 
 
 def test_a_missed_target_is_said_in_the_reason():
-    _, why = train_budget(BuildConfig(folder="d", out="o", time_target="10m"), FOLDER)
+    _, why = fitted_budget(BuildConfig(folder="d", out="o", time_target="10m"), FOLDER)
     assert "will be missed" in why
 
 
