@@ -162,17 +162,23 @@ def _sync_index(store: Path, model: str, chunks: Path, rows: list[dict]) -> dict
     return {"written": report.written, "deleted": report.deleted, "rows": report.count}
 
 
-def stage_index(out: Path, state: dict, rows: list[dict], name: str, model: str, fresh: bool) -> None:
-    """Bring OUT/NAME in step with the chunks (`fresh`: start it again, the model changed)."""
+def stage_index(out: Path, state: dict, rows: list[dict], name: str, model: str, fresh: bool,
+                copy_of: str | None = None) -> None:
+    """Bring OUT/NAME in step with the chunks (`fresh`: start it again, the model changed). `copy_of`: a store
+    of the same weights (the base, when the base ships) to start from instead of embedding every chunk again."""
     from densefit.build.chunks import CHUNKS
+    from densefit.index.local import copy_store
 
     t = time.perf_counter()
     if fresh and (out / name).exists():
         shutil.rmtree(out / name)
         (out / f"{name}{SYNCED}").unlink(missing_ok=True)
+    if copy_of and not (out / name).exists():
+        say(f"index: {name} starts as a copy of {copy_of}, the shipped model's weights are the base's")
+        copy_store(out / copy_of, out / name)  # the sync below then finds every chunk already there
     say(f"index: {name} with {model}")
     info = _sync_index(out / name, model, out / CHUNKS, rows)
-    _finish(out, state, name, t, **info)
+    _finish(out, state, name, t, **info, **({"copy_of": copy_of} if copy_of else {}))
 
 
 def stage_evaluate(out: Path, state: dict) -> None:
@@ -217,7 +223,9 @@ def _stages(cfg: BuildConfig, root: Path, out: Path, state: dict):
     if retrain:
         stage_train(cfg, out, state)
     yield "train"
-    stage_index(out, state, rows, INDEX, state["stages"]["train"]["model"], fresh=retrain and cfg.retrain)
+    trained = state["stages"]["train"]
+    stage_index(out, state, rows, INDEX, trained["model"], fresh=retrain and cfg.retrain,
+                copy_of=INDEX_BASE if trained.get("shipped") == "base" else None)
     yield INDEX
     stage_evaluate(out, state)
     yield "evaluate"

@@ -116,6 +116,32 @@ def create_store(folder: Path) -> None:
         raise
 
 
+def copy_store(source: Path, folder: Path) -> None:
+    """Copy the store at `source` to the new `folder` (staged, then renamed): rows and their lexical index,
+    through SQLite's backup (consistent while others write), with a new uuid and no ANN cache (rebuilt on
+    first search), so the copy is a store of its own."""
+    _read_marker(source)
+    if folder.exists() and not _is_empty_dir(folder):
+        raise StoreError(f"'{folder}' already exists. Fix: remove it, or copy into a new folder")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    stage = folder.parent / f".{folder.name}.creating-{uuid.uuid4().hex[:8]}"
+    stage.mkdir()
+    try:
+        src = sqlite3.connect(f"file:{source / DB}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        dst = sqlite3.connect(stage / DB)
+        with src, dst:
+            src.backup(dst)
+        src.close()
+        dst.execute("PRAGMA journal_mode=WAL")
+        dst.close()
+        _write_marker(stage, uuid.uuid4().hex)
+        os.replace(stage, folder)
+        _fsync_dir(folder.parent)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

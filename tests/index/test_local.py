@@ -216,3 +216,26 @@ def test_staging_folders_of_a_dead_saver_are_removed_on_open(store):
         (folder / "index.faiss").write_bytes(b"partial")
     Index.open(store).close()
     assert not stale.exists() and not legacy.exists() and live.exists()
+
+
+def test_a_copied_store_has_the_rows_and_lexical_index_and_is_its_own_store(store, tmp_path):
+    from densefit.index.local import MARKER, copy_store
+
+    cfg = IndexConfig(exact_below=100, ann="hnsw")
+    idx, x = fill(store, n=300, config=cfg)
+    idx.search_vectors(x[:1])
+    idx.close()  # leaves an ANN cache, which the copy must not take along
+    copy = tmp_path / "copy"
+    copy_store(store, copy)
+    assert json.loads((copy / MARKER).read_text())["uuid"] != json.loads((store / MARKER).read_text())["uuid"]
+    assert not (copy / "ann").exists() and not list(tmp_path.glob(".copy.creating-*"))
+    twin = Index.open(copy, config=cfg)
+    assert twin.count() == 300 and [h[0].id for h in twin.search_vectors(x[:5], k=1)] == [f"d{i}" for i in range(5)]
+    assert twin.search_lexical(["text 7"], k=1)[0][0].id == "d7"
+    twin.delete(["d0"])
+    twin.close()
+    assert Index.open(store).count() == 300  # the source is untouched
+    with pytest.raises(StoreError, match="already exists"):
+        copy_store(store, copy)
+    with pytest.raises(NotAStoreError):
+        copy_store(tmp_path / "nothing", tmp_path / "other")
