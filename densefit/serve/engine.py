@@ -42,6 +42,11 @@ def kind_of(job) -> str | None:
     return "query" if isinstance(job.payload, SearchParams) else job.payload if isinstance(job.payload, str) else None
 
 
+def lexical_only(job) -> bool:
+    """A lexical search: answered from the store's BM25 index alone, so its query is not embedded."""
+    return isinstance(job.payload, SearchParams) and job.payload.mode == "lexical"
+
+
 @dataclass
 class ModelSlot:
     """One served model: its API name, its Encoder, its store and a private tokenizer for counting."""
@@ -176,20 +181,21 @@ class Engine:
 
     def run(self, jobs: list) -> list[Any]:
         slot = self.slots[jobs[0].group]
-        texts = [t for job in jobs for t in job.texts]
-        kinds = [kind_of(job) for job in jobs for _ in job.texts]
+        embed = [job for job in jobs if not lexical_only(job)]  # BM25 search needs no query vector
+        texts = [t for job in embed for t in job.texts]
         start = time.perf_counter()
-        vectors = self._embed_kinds(slot, texts, [n for job in jobs for n in job.lengths], kinds)
+        vectors = self._embed_kinds(slot, texts, [n for job in embed for n in job.lengths],
+                                    [kind_of(job) for job in embed for _ in job.texts]) if texts else None
         timing = {"embed_ms": (time.perf_counter() - start) * 1000, "batch_texts": len(texts)}
-        parts, at = [], 0
-        for job in jobs:
-            parts.append(vectors[at:at + len(job.texts)])
+        parts, at = {}, 0
+        for job in embed:
+            parts[id(job)] = vectors[at:at + len(job.texts)]
             at += len(job.texts)
-        results: list[Any] = [{"vectors": p, "timings": dict(timing)} for p in parts]
+        results: list[Any] = [{"vectors": parts.get(id(job)), "timings": dict(timing)} for job in jobs]
         searches = [i for i, job in enumerate(jobs) if isinstance(job.payload, SearchParams)]
         if searches:
-            self._search(slot, [jobs[i].payload for i in searches], [parts[i][0] for i in searches],
-                         searches, results, timing)
+            qvecs = [parts[id(jobs[i])][0] if id(jobs[i]) in parts else None for i in searches]
+            self._search(slot, [jobs[i].payload for i in searches], qvecs, searches, results, timing)
         return results
 
     def _embed_kinds(self, slot: ModelSlot, texts: list[str], lengths: list[int], kinds: list) -> np.ndarray:

@@ -42,6 +42,7 @@ def test_lexical_and_hybrid_modes_answer_what_the_index_answers(search_server, s
     base, _ = search_server
     body = httpx.post(base + "/search", json={"query": "file disk memory", "k": 5, **request_mode}).json()
     assert body["mode"] == request_mode["mode"]
+    assert body["timings"]["batch_texts"] == (0 if request_mode["mode"] == "lexical" else 1)  # BM25 embeds nothing
     with Index.open(store_a) as idx:
         want = idx.search("file disk memory", k=5, **request_mode)
     assert [h["id"] for h in body["hits"]] == [h.id for h in want] and want
