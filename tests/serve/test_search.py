@@ -116,3 +116,19 @@ def test_an_openvino_export_serves_the_same_hits(tiny_model, store_a, tmp_path):
         want = idx.search("file disk memory", k=5)
     assert [h["id"] for h in body["hits"]] == [h.id for h in want]
     assert max(abs(h["score"] - w.score) for h, w in zip(body["hits"], want)) < 1e-4
+
+
+def test_concurrent_lexical_and_dense_searches_each_get_their_own_answer(search_server, store_a):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from densefit.index import Index
+
+    base, _ = search_server
+    asks = [(q, mode) for q in ("file disk memory", "lock thread", "process signal", "socket clock")
+            for mode in ("lexical", "dense", "hybrid")]
+    with ThreadPoolExecutor(len(asks)) as pool:  # several land in one batch, lexical ones beside embedded ones
+        bodies = list(pool.map(lambda a: httpx.post(base + "/search", json={"query": a[0], "k": 5, "mode": a[1]},
+                                                    timeout=60).json(), asks))
+    with Index.open(store_a) as idx:
+        for (q, mode), body in zip(asks, bodies):
+            assert [h["id"] for h in body["hits"]] == [h.id for h in idx.search(q, k=5, mode=mode)], (q, mode)
