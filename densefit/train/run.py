@@ -17,6 +17,7 @@ from densefit.console import say
 from densefit.errors import ConfigError
 from densefit.inference.precision import explain_precision, resolve_precision
 from densefit.io import staged_dir
+from densefit.train.attention import restore_sdpa
 from densefit.train.checkpoints import latest_checkpoint, publish, remove_incomplete
 from densefit.train.fingerprint import check_and_record, fingerprint
 from densefit.train.trainer import AtomicCheckpointTrainer
@@ -197,6 +198,7 @@ def train(cfg: TrainConfig, model, loss, dataset, *, in_batch_negatives: bool = 
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
+    restore_sdpa(model)  # the model handed on (and saved) runs stock SDPA
     if trainer.args.should_save:  # DDP: only the main process writes the final model
         save_model_atomic(model, out / MODEL)
     trainer.accelerator.wait_for_everyone()
