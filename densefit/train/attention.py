@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 NAME = "densefit_sdpa"
-LANES = 65536  # the keep mask's resolution: a 16-bit lane per element
+LANES = 65536  # the drop mask's resolution: a 16-bit lane per element
 
 
 def drop_mask(shape: torch.Size, rate: float) -> tuple[torch.Tensor, float]:
@@ -106,7 +106,8 @@ def use_cheap_dropout(model: torch.nn.Module) -> int:
 
 
 def restore_sdpa(model: torch.nn.Module) -> None:
-    """Undo use_cheap_dropout, so a model handed on after training is the stock one."""
+    """Undo use_cheap_dropout (SDPA again, and plain nn.Dropout), so a model handed on after training is the
+    stock one."""
     from transformers import PreTrainedModel
 
     for module in model.modules():

@@ -6,8 +6,8 @@ to the unfused path, which builds the full batch x heads x length x length proba
 random mask for it and keeps both for backward. bench/speed.py measures what each choice costs.
 
 Only modules change (`Dropout.p`), never the model's config: the saved model is the model's own, and
-inference never uses dropout anyway. Attention dropout that stays (the default, `model`) is drawn with the
-cheap mask of densefit.train.attention on CPU, at the same rate.
+inference never uses dropout anyway. Every dropout that stays (all of them with the default, `model`) is
+drawn on CPU with the cheap mask of densefit.train.attention, at the same rate.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def dropout_modules(model: torch.nn.Module, choice: str) -> list[torch.nn.Dropou
 
 
 def apply_dropout(model: torch.nn.Module, choice: str) -> int:
-    """Zero the dropouts `choice` names and draw the attention dropout that stays with the cheap mask;
+    """Zero the dropouts `choice` names and draw every dropout that stays with the cheap mask;
     returns how many dropouts had a non-zero rate before. restore_sdpa undoes the second part."""
     from densefit.train.attention import use_cheap_dropout
 
